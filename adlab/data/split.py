@@ -1,0 +1,180 @@
+"""The one-class protocol: train on normal classes only, test on normal + anomaly classes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .types import DataError, Dataset
+
+__all__ = ["Split", "one_class_split"]
+
+
+def _no_index() -> np.ndarray:
+    return np.empty(0, dtype=np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class Split:
+    """A one-class train/test split of a ``Dataset``.
+
+    ``y_train`` / ``y_test`` keep the true class of every row; ``anomalous_test[i]`` is True when test
+    row ``i`` belongs to an anomaly class; ``contaminated_train[i]`` marks anomaly rows that were let
+    into training on purpose (display only: a detector never sees it). ``train_index`` /
+    ``test_index`` are the rows of the source dataset, so pictures and names can be looked up.
+    """
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    anomalous_test: np.ndarray
+    contaminated_train: np.ndarray
+    normal_classes: tuple[int, ...]
+    anomaly_classes: tuple[int, ...]
+    dataset: str
+    kind: str
+    train_index: np.ndarray = field(default_factory=_no_index)
+    test_index: np.ndarray = field(default_factory=_no_index)
+
+
+def one_class_split(
+    ds: Dataset,
+    normal_classes: int | str | Iterable[int | str],
+    anomaly_classes: int | str | Iterable[int | str] | None = None,
+    *,
+    contamination: float = 0.0,
+    train_fraction: float = 0.5,
+    seed: int = 0,
+    max_train: int | None = None,
+    max_test: int | None = None,
+) -> Split:
+    """Split ``ds`` for one-class anomaly detection.
+
+    The rows are shuffled with ``seed`` and cut into a train half (``train_fraction`` of the rows)
+    and a test half. Train = the normal-class rows of the train half, plus, when
+    ``contamination = c > 0``, anomaly-class rows of the train half so that they make up a fraction
+    ``c`` of the training set: ``n_anom = round(c * n_train)`` with ``n_train = n_normal + n_anom``.
+    Test = the normal- and anomaly-class rows of the test half. Rows of classes that are neither
+    normal nor anomalous are left out. ``max_train`` / ``max_test`` subsample without replacement,
+    keeping the anomaly fraction (of the training set; of the test set, stratified). Classes are
+    given as indices or names; ``anomaly_classes=None`` means every class that is not normal.
+    The same arguments give the same split; train and test rows are always disjoint.
+    """
+    normal = _class_indices(ds, normal_classes, "normal_classes")
+    if not normal:
+        raise DataError("normal_classes is empty: pick at least one normal class")
+    if anomaly_classes is None:
+        anomaly = tuple(c for c in range(len(ds.class_names)) if c not in normal)
+    else:
+        anomaly = _class_indices(ds, anomaly_classes, "anomaly_classes")
+    overlap = sorted(set(normal) & set(anomaly))
+    if overlap:
+        raise DataError(
+            f"classes {_names(ds, overlap)} are both normal and anomalous; a class can only be one"
+        )
+    if not anomaly:
+        raise DataError("no anomaly class left: leave at least one class out of normal_classes")
+    if not 0.0 <= contamination < 0.5:
+        raise ValueError(f"contamination must lie in [0, 0.5), got {contamination!r}")
+    if not 0.0 < train_fraction < 1.0:
+        raise ValueError(f"train_fraction must lie in (0, 1), got {train_fraction!r}")
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    for arg, value in (("max_train", max_train), ("max_test", max_test)):
+        if value is not None and (not isinstance(value, (int, np.integer)) or value < 2):
+            raise ValueError(f"{arg} must be None or an integer >= 2, got {value!r}")
+
+    rng = np.random.default_rng(int(seed))
+    order = rng.permutation(len(ds))
+    cut = int(round(train_fraction * len(ds)))
+    train_half, test_half = order[:cut], order[cut:]
+    is_normal = np.isin(ds.y, normal)
+    is_anomaly = np.isin(ds.y, anomaly)
+
+    # --- training set: normals (+ a planted fraction of anomalies) from the train half
+    train_normal = train_half[is_normal[train_half]]
+    train_anomaly = train_half[is_anomaly[train_half]]
+    if len(train_normal) == 0:
+        raise DataError(
+            f"the normal classes {_names(ds, normal)} have no rows in the training half of {ds.name}; "
+            "pick a class with data"
+        )
+    n_normal = len(train_normal)
+    n_anom = int(round(contamination / (1.0 - contamination) * n_normal))
+    if max_train is not None and n_normal + n_anom > max_train:
+        n_anom = int(round(contamination * max_train))
+        n_normal = max_train - n_anom
+    if n_anom > len(train_anomaly):
+        feasible = len(train_anomaly) / (len(train_anomaly) + len(train_normal))
+        raise DataError(
+            f"contamination={contamination:g} needs {n_anom} anomaly rows in the training half, but "
+            f"only {len(train_anomaly)} exist; lower contamination to at most {feasible:.3f}"
+        )
+    train_idx = np.concatenate(
+        [_subsample(train_normal, n_normal, rng), _subsample(train_anomaly, n_anom, rng)]
+    )
+    train_idx = train_idx[rng.permutation(len(train_idx))]
+
+    # --- test set: normals + anomalies of the test half, stratified when capped
+    test_normal = test_half[is_normal[test_half]]
+    test_anomaly = test_half[is_anomaly[test_half]]
+    if len(test_normal) == 0 or len(test_anomaly) == 0:
+        which = "normal" if len(test_normal) == 0 else "anomaly"
+        raise DataError(
+            f"the test half of {ds.name} has no {which}-class rows, so detection cannot be scored; "
+            "use a larger dataset or other classes"
+        )
+    if max_test is not None and len(test_normal) + len(test_anomaly) > max_test:
+        frac = len(test_anomaly) / (len(test_normal) + len(test_anomaly))
+        n_test_anom = min(max(1, int(round(frac * max_test))), max_test - 1)
+        test_normal = _subsample(test_normal, max_test - n_test_anom, rng)
+        test_anomaly = _subsample(test_anomaly, n_test_anom, rng)
+    test_idx = np.concatenate([test_normal, test_anomaly])
+    test_idx = test_idx[rng.permutation(len(test_idx))]
+
+    return Split(
+        X_train=ds.X[train_idx],
+        y_train=ds.y[train_idx],
+        X_test=ds.X[test_idx],
+        y_test=ds.y[test_idx],
+        anomalous_test=is_anomaly[test_idx],
+        contaminated_train=is_anomaly[train_idx],
+        normal_classes=normal,
+        anomaly_classes=anomaly,
+        dataset=ds.name,
+        kind=ds.kind,
+        train_index=train_idx.astype(np.int64),
+        test_index=test_idx.astype(np.int64),
+    )
+
+
+def _subsample(idx: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """``k`` of ``idx`` without replacement, or all of them when ``k >= len(idx)``."""
+    if k >= len(idx):
+        return idx
+    return idx[np.sort(rng.choice(len(idx), size=k, replace=False))]
+
+
+def _class_indices(ds: Dataset, classes: int | str | Iterable[int | str], arg: str) -> tuple[int, ...]:
+    """Sorted, de-duplicated class indices from indices and/or class names."""
+    if isinstance(classes, (int, np.integer, str)):
+        classes = [classes]
+    valid = ", ".join(f"{i}={n!r}" for i, n in enumerate(ds.class_names))
+    found = set()
+    for c in classes:
+        if isinstance(c, str):
+            if c not in ds.class_names:
+                raise DataError(f"{arg}: {ds.name} has no class named {c!r}; valid classes: {valid}")
+            found.add(ds.class_names.index(c))
+        elif isinstance(c, (int, np.integer)) and not isinstance(c, bool) and 0 <= c < len(ds.class_names):
+            found.add(int(c))
+        else:
+            raise DataError(f"{arg}: {c!r} is not a class of {ds.name}; valid classes: {valid}")
+    return tuple(sorted(found))
+
+
+def _names(ds: Dataset, classes: Iterable[int]) -> str:
+    return ", ".join(repr(ds.class_names[c]) for c in classes)
