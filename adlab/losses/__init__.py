@@ -1,0 +1,41 @@
+"""Contrastive losses, in-batch triplet mining and embedding diagnostics.
+
+Each loss is a plain function returning the mean over anchors as a 0-d tensor; it works in
+float32/float64, on any device, and is differentiable. See each module's docstring for the paper,
+the formula and the shapes.
+"""
+
+from adlab.losses.diagnostics import AnchorBreakdown, alignment, anchor_breakdown, uniformity
+from adlab.losses.mining import (
+    CATEGORY_NAMES,
+    STRATEGIES,
+    ClassifiedTriplets,
+    Triplets,
+    classify_triplets,
+    mine_triplets,
+    pairwise_distances,
+    triplet_counts,
+)
+from adlab.losses.npair import npair
+from adlab.losses.ntxent import nt_xent
+from adlab.losses.supcon import supcon
+from adlab.losses.triplet import triplet
+
+__all__ = [
+    "CATEGORY_NAMES",
+    "STRATEGIES",
+    "AnchorBreakdown",
+    "ClassifiedTriplets",
+    "Triplets",
+    "alignment",
+    "anchor_breakdown",
+    "classify_triplets",
+    "mine_triplets",
+    "npair",
+    "nt_xent",
+    "pairwise_distances",
+    "supcon",
+    "triplet",
+    "triplet_counts",
+    "uniformity",
+]
