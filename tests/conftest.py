@@ -18,3 +18,11 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data folder {SHARED_DATA} is absent (it sits beside the checkout as ../shared/data)")
     return SHARED_DATA
+
+
+def pytest_configure(config):
+    # The models here are tiny: one torch thread is as fast as two on an idle 2-core machine and
+    # 20-30x faster when the other core is busy (the browser test runs a server and chromium).
+    import torch
+
+    torch.set_num_threads(1)

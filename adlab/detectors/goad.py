@@ -1,0 +1,583 @@
+"""GOAD: classification-based anomaly detection for general data (Bergman & Hoshen, ICLR 2020).
+
+M transformations ``T(., m)`` turn the one normal class into M classes. A shared feature extractor
+``f`` maps every transformed copy to a feature ``f(T(x, m))`` in R^d and a linear head predicts
+``m``. Training minimises, over batches of B training rows (each seen under all M transformations),
+
+    L = CE(head(f(T(x, m))), m) + lambda * L_tc,                              lambda = 0.1
+    L_tc = mean_{x, m} max(0, ||f(T(x,m)) - c_m||^2 + s - min_{m' != m} ||f(T(x,m)) - c_m'||^2),
+
+with margin ``s = 1`` and centres ``c_m`` = the batch mean of ``f(T(., m))`` (gradients flow
+through the centres, as in the official code). After training the centres are the means of
+``f(T(x, m))`` over all training rows (eval mode; ``centers="running"`` instead keeps the
+official code's average of the per-batch means of the last epoch), and a test point is scored by
+how well its transformed copies find their own centre:
+
+    P(m' | T(x, m)) = softmax_{m'}(-||f(T(x, m)) - c_m'||^2)                   (n, M, M)
+    score(x) = -sum_m log P(m | T(x, m))          higher = more anomalous      (n,)
+
+Transformations. Images ``(n, C, S, S)``: ``"rotations"`` (the 4 multiples of 90 degrees, as the
+seed slide shows), ``"geometric8"`` (flip x 4 rotations, the official "simple" set) or
+``"geometric72"`` (flip x 3 row shifts x 3 column shifts x 4 rotations, the paper's set; shifts
+``0, -t, +t`` pixels with ``t = S // 4``, 8 px on 32 px CIFAR as in the official code).
+Tabular ``(n, d)`` ("general data"): ``"linear"``, M fixed Gaussian matrices ``W_m`` of shape
+``(d, d_out)`` with no bias, ``T(x, m) = x W_m``, applied to rows z-scored with the mean and
+(population) standard deviation of the training rows (constant columns: scale 1).
+
+Networks. Tabular, the official ``netC1`` / ``netC5`` (``fcnet.py``): there the M transformed rows
+form a length-M sequence of ``d_out`` channels and 1x1 ``Conv1d`` layers without bias are the
+extractor shared by all M transformations; here the same maps are ``nn.Linear(bias=False)`` on
+the channel axis of ``(N, M, d_out)`` (a 1x1 convolution is exactly that), ``depth`` layers with
+LeakyReLU(0.2) between them. The features ``f`` are taken *after* a final LeakyReLU(0.2): the
+official head starts with ``LeakyReLU(0.2, inplace=True)``, which overwrites the returned trunk
+output, so the official centres and scores use post-activation features. This matters: with a
+linear, bias-free ``f`` on z-scored rows every training mean ``c_m`` would be exactly 0 and all
+scores equal. The head is ``Linear(d, M)`` with bias. ``depth=1`` is ``netC1`` (Thyroid,
+Arrhythmia), ``depth=5`` is ``netC5`` (KDD). Weights: ``xavier_normal_(gain=sqrt(2))`` as the
+official ``weights_init``. Images: :class:`adlab.encoders.SmallCNN` without bias terms (BatchNorm,
+LeakyReLU(0.2)) followed by LeakyReLU(0.2) as ``f``, ``Linear(d, M)`` as the head, PyTorch's
+default initialisation (the official code: a WRN-10-4 whose post-ReLU pooled activations are
+``f``, its ``fc`` the head).
+
+Official tabular settings (README of lironber/GOAD), the defaults here: M = 256 transforms,
+``d_out = 32``, width ``d = 8``, 1 epoch, Adam lr 1e-3 betas (0.5, 0.999), batch 64 (the last,
+smaller batch is kept, even a single row). KDD: M = 64, d_out = 64, d = 32, depth 5, 25 epochs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import threading
+from collections.abc import Sequence
+from typing import ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from adlab.augment import RandomLinearMaps
+from adlab.device import seed_everything
+from adlab.encoders import SmallCNN
+from adlab.train import Callback, History, TrainConfig, fit
+
+from .base import DeepDetector, check_X
+
+__all__ = [
+    "GOAD",
+    "GOADNet",
+    "GeometricTransforms",
+    "goad_tabular_split",
+    "tc_loss",
+    "TRANSFORM_SETS",
+    "CENTER_MODES",
+]
+
+#: names accepted by ``GOAD(transforms=...)``
+TRANSFORM_SETS = ("auto", "rotations", "geometric8", "geometric72", "linear")
+#: names accepted by ``GOAD(centers=...)``
+CENTER_MODES = ("final", "running")
+
+
+# ----------------------------------------------------------------------------- transformations
+def _reflect(index: Tensor, n: int) -> Tensor:
+    """Symmetric reflection of integer positions into ``[0, n)`` (``d c b a | a b c d | d c b a``),
+    scipy's / keras's ``fill_mode='reflect'`` that the official translations use."""
+    index = index % (2 * n)
+    return torch.where(index >= n, 2 * n - 1 - index, index)
+
+
+class GeometricTransforms:
+    """GOAD's image transformations: ``flip x row shift x column shift x rotation``, by index.
+
+    Index order is ``itertools.product(flips, shifts, shifts, range(4))`` with shifts
+    ``(0, -t, +t)``, as the official ``Transformer``: the index of ``(flip, tx, ty, k)`` is
+    ``((f * n_shift + i_tx) * n_shift + i_ty) * 4 + k``; index 0 is the identity. Applied in the
+    official order: mirror left-right, then shift (``out[i, j] = x[i + tx, j + ty]``, edges filled
+    by symmetric reflection; ``tx`` moves along rows as in the official keras call), then rotate
+    by ``k * 90`` degrees (``torch.rot90`` on (H, W), the same direction as
+    :class:`adlab.augment.Rotation`). ``flips=False, shift=0`` gives the 4 rotations.
+    Inputs ``(N, C, S, S)``; ``apply`` keeps the shape, ``all`` stacks ``(M, N, C, S, S)``.
+    """
+
+    def __init__(self, *, flips: bool = False, shift: int = 0) -> None:
+        if not isinstance(shift, int) or isinstance(shift, bool) or shift < 0:
+            raise ValueError(f"shift must be a non-negative integer (pixels), got {shift!r}")
+        self.flips, self.shift = bool(flips), shift
+        flip_opts = (False, True) if flips else (False,)
+        shifts = (0, -shift, shift) if shift else (0,)
+        #: one ``(flip, tx, ty, k)`` tuple per index
+        self.params: list[tuple[bool, int, int, int]] = list(
+            itertools.product(flip_opts, shifts, shifts, range(4))
+        )
+
+    @property
+    def n_transforms(self) -> int:
+        return len(self.params)
+
+    @property
+    def names(self) -> list[str]:
+        """A short label per index, e.g. ``'flip, shift (-2, 0), rot 90'``."""
+        out = []
+        for flip, tx, ty, k in self.params:
+            parts = (["flip"] if flip else []) + ([f"shift ({tx:+d}, {ty:+d})"] if tx or ty else [])
+            out.append(", ".join(parts + [f"rot {90 * k}"]))
+        return out
+
+    def apply(self, x: Tensor, index: int) -> Tensor:
+        """``T(x, index)`` for a batch ``(N, C, S, S)`` -> ``(N, C, S, S)``."""
+        if x.ndim != 4 or x.shape[-1] != x.shape[-2]:
+            raise ValueError(f"GeometricTransforms expects square images (N, C, S, S), got {tuple(x.shape)}")
+        index = int(index)
+        if not 0 <= index < self.n_transforms:
+            raise ValueError(f"index must lie in [0, {self.n_transforms}), got {index}")
+        flip, tx, ty, k = self.params[index]
+        if flip:
+            x = x.flip(-1)
+        if tx or ty:
+            size = x.shape[-1]
+            rows = _reflect(torch.arange(size, device=x.device) + tx, size)
+            cols = _reflect(torch.arange(size, device=x.device) + ty, size)
+            x = x[:, :, rows][:, :, :, cols]
+        return torch.rot90(x, k, dims=(2, 3)) if k else x
+
+    def all(self, x: Tensor) -> Tensor:
+        return torch.stack([self.apply(x, m) for m in range(self.n_transforms)])  # (M, N, C, S, S)
+
+    def __call__(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """A random transformation per sample (the :class:`adlab.augment.Transform` protocol)."""
+        index = torch.randint(self.n_transforms, (x.shape[0],), generator=generator).to(x.device)
+        out = x.clone()
+        for m in index.unique().tolist():
+            chosen = index == m
+            out[chosen] = self.apply(x[chosen], m)
+        return out
+
+    def __repr__(self) -> str:
+        return (
+            f"GeometricTransforms(flips={self.flips}, shift={self.shift})  # {self.n_transforms} transforms"
+        )
+
+
+# ----------------------------------------------------------------------------- network
+def _xavier_init(module: nn.Module) -> None:
+    """The official ``weights_init``: ``xavier_normal_(gain=sqrt(2))`` on conv / linear weights."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Linear)):
+            nn.init.xavier_normal_(m.weight, gain=math.sqrt(2.0))
+
+
+class GOADNet(nn.Module):
+    """``x -> (features (N, M, d), logits (N, M, M))`` for all M transformations of each input.
+
+    ``features[n, m]`` is ``f(T(x_n, m))``, the ``trunk`` output (it ends in LeakyReLU(0.2));
+    ``logits[n, m, :]`` = ``head(features[n, m])``, class scores for that copy (its class is ``m``).
+    Tabular mode holds the linear maps ``maps`` ``(M, d_in, d_out)`` and the z-score ``shift`` / ``scale`` ``(d_in,)`` as buffers, so a saved
+    state dict restores the exact transformations.
+    """
+
+    def __init__(
+        self,
+        input_shape: tuple[int, ...],
+        *,
+        transforms: str,
+        n_transforms: int,
+        transform_dim: int,
+        feature_dim: int,
+        depth: int,
+        shift: int,
+        seed: int,
+    ) -> None:
+        super().__init__()
+        self.tabular = len(input_shape) == 1
+        if self.tabular:
+            d_in = input_shape[0]
+            maps = RandomLinearMaps(d_in, n_transforms, transform_dim, seed=seed)
+            self.register_buffer("maps", maps.weights.clone())  # (M, d_in, d_out)
+            self.register_buffer("shift", torch.zeros(d_in))
+            self.register_buffer("scale", torch.ones(d_in))
+            # a 1x1 Conv1d over the M positions == one Linear on the channel axis of (N, M, C)
+            layers: list[nn.Module] = [nn.Linear(transform_dim, feature_dim, bias=False)]
+            for _ in range(depth - 1):
+                layers += [nn.LeakyReLU(0.2), nn.Linear(feature_dim, feature_dim, bias=False)]
+            self.trunk = nn.Sequential(*layers, nn.LeakyReLU(0.2))
+            self.head = nn.Linear(feature_dim, n_transforms)
+            self.transform = None
+        else:
+            c, s, _ = input_shape
+            self.transform = GeometricTransforms(
+                flips=transforms in ("geometric8", "geometric72"),
+                shift=shift if transforms == "geometric72" else 0,
+            )
+            n_transforms = self.transform.n_transforms
+            self.trunk = nn.Sequential(
+                SmallCNN(c, s, out_dim=feature_dim, bias=False, batchnorm=True), nn.LeakyReLU(0.2)
+            )
+            self.head = nn.Linear(feature_dim, n_transforms)
+        self.n_transforms = n_transforms
+        self.feature_dim = feature_dim
+        if self.tabular:
+            _xavier_init(self)  # the image CNN keeps PyTorch's default initialisation
+
+    def transformed(self, x: Tensor) -> Tensor:
+        """All M transformations: tabular ``(N, d_in) -> (N, M, d_out)`` (z-scored first);
+        images ``(N, C, S, S) -> (N, M, C, S, S)``."""
+        if self.tabular:
+            z = (x - self.shift) / self.scale  # (N, d_in)
+            return torch.einsum("nd,mdo->nmo", z, self.maps)  # (N, M, d_out)
+        return self.transform.all(x).transpose(0, 1)  # (N, M, C, S, S)
+
+    def features(self, x: Tensor) -> Tensor:
+        """``f(T(x, m))`` for all m, without the head: ``(N, M, d)``."""
+        if self.tabular:
+            return self.trunk(self.transformed(x))  # (N, M, d)
+        n, m = x.shape[0], self.n_transforms
+        return self.trunk(self.transformed(x).reshape(n * m, *x.shape[1:])).view(n, m, -1)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        if self.tabular:
+            tc = self.trunk(self.transformed(x))  # (N, M, d)
+            return tc, self.head(tc)  # (N, M, d), (N, M, M)
+        n, m = x.shape[0], self.n_transforms
+        xt = self.transformed(x).reshape(n * m, *x.shape[1:])  # (N*M, C, S, S), row n*M + m = T(x_n, m)
+        tc = self.trunk(xt)  # (N*M, d)
+        ce = self.head(tc)  # (N*M, M)
+        return tc.view(n, m, -1), ce.view(n, m, m)
+
+
+def _sq_dists(features: Tensor, centers: Tensor) -> Tensor:
+    """``||f[n, m] - c[m']||^2`` for features ``(N, M, d)`` and centres ``(M, d)`` -> ``(N, M, M)``."""
+    d2 = (features**2).sum(-1, keepdim=True) - 2 * features @ centers.T + (centers**2).sum(-1)
+    return d2.clamp_min(0.0)
+
+
+def tc_loss(features: Tensor, *, margin: float = 1.0) -> Tensor:
+    """GOAD's transformation-centre triplet loss on one batch.
+
+    ``features`` ``(B, M, d)``; centres ``c_m = mean_b features[b, m]`` ``(M, d)`` (not detached);
+    ``L = mean_{b,m} max(0, ||f_bm - c_m||^2 + margin - min_{m' != m} ||f_bm - c_m'||^2)`` (0-d).
+    """
+    if features.ndim != 3 or features.shape[1] < 2:
+        raise ValueError(f"features must have shape (B, M, d) with M >= 2, got {tuple(features.shape)}")
+    m = features.shape[1]
+    centers = features.mean(0)  # (M, d)
+    d2 = _sq_dists(features, centers)  # (B, M, M)
+    pos = torch.diagonal(d2, dim1=1, dim2=2)  # (B, M)
+    eye = torch.eye(m, dtype=torch.bool, device=features.device)
+    neg = d2.masked_fill(eye, float("inf")).min(-1).values  # (B, M)
+    return F.relu(pos + margin - neg).mean()
+
+
+# ----------------------------------------------------------------------------- the detector
+class GOAD(DeepDetector):
+    """GOAD (Bergman & Hoshen, ICLR 2020); see the module docstring for the formulas.
+
+    Parameters (defaults = the official Thyroid / Arrhythmia settings; a fit on a small tabular
+    set or on one digits class takes seconds on a CPU; Thyroid's 1839 rows x 256 maps take longer):
+
+    * ``transforms``: ``"auto"`` (``"linear"`` for rows, ``"rotations"`` for images),
+      ``"rotations"``, ``"geometric8"``, ``"geometric72"`` (images) or ``"linear"`` (rows);
+    * ``n_transforms``: M for ``"linear"`` (images: fixed by the set, 4 / 8 / 72);
+    * ``transform_dim``: ``d_out``, columns of each ``W_m`` (``"linear"`` only);
+    * ``feature_dim``: ``d``, the feature width (official ``ndf``); None = 8 for rows, 32 for images;
+    * ``depth``: 1x1 conv layers in the tabular extractor (1 = official netC1, 5 = netC5);
+    * ``shift``: pixels of the ``"geometric72"`` shifts; None = ``S // 4``;
+    * ``lambda_tc`` (0.1), ``margin`` (s = 1), ``feature_penalty`` (adds ``rho * mean(f^2)``;
+      the official CIFAR script uses 10, the paper's loss and the default here 0);
+    * ``epochs`` (None = 1 for rows, as the official tabular runs; 10 for images),
+      ``batch_size`` (rows per batch, each under all M transformations), ``lr``, ``betas``,
+      ``seed`` (weights, batch order and the ``W_m``), ``device``;
+    * ``centers``: ``"final"`` (means of ``f(T(x, m))`` over the training rows after training, eval
+      mode) or ``"running"`` (the official code's: mean of the per-batch means of the last epoch,
+      taken while the weights still move). On Thyroid both give the same F1.
+
+    Learned state: ``model_`` (:class:`GOADNet`), ``centers_`` ``(M, d)`` float32,
+    ``transforms_`` (the transformation object: :class:`GeometricTransforms` or
+    :class:`adlab.augment.RandomLinearMaps` holding the fitted ``W_m``), ``history_``
+    (:class:`adlab.train.History`, ``extras['ce']`` / ``extras['tc']`` per step),
+    ``input_shape_``.
+    """
+
+    name: ClassVar[str] = "goad"
+    _state_tensors: ClassVar[tuple[str, ...]] = ("centers_",)
+
+    def __init__(
+        self,
+        *,
+        transforms: str = "auto",
+        n_transforms: int = 256,
+        transform_dim: int = 32,
+        feature_dim: int | None = None,
+        depth: int = 1,
+        shift: int | None = None,
+        lambda_tc: float = 0.1,
+        margin: float = 1.0,
+        feature_penalty: float = 0.0,
+        epochs: int | None = None,
+        batch_size: int = 64,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.5, 0.999),
+        centers: str = "final",
+        seed: int = 0,
+        device: str = "auto",
+    ) -> None:
+        self.transforms = transforms
+        self.n_transforms = n_transforms
+        self.transform_dim = transform_dim
+        self.feature_dim = feature_dim
+        self.depth = depth
+        self.shift = shift
+        self.lambda_tc = lambda_tc
+        self.margin = margin
+        self.feature_penalty = feature_penalty
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.betas = betas
+        self.centers = centers
+        self.seed = seed
+        self.device = device
+
+    # -- configuration --------------------------------------------------------------------
+    def _resolved(self, input_shape: tuple[int, ...]) -> dict:
+        """Check the parameters against the input kind; return the settings actually used."""
+        tabular = len(input_shape) == 1
+        kind = "tabular" if tabular else "image"
+        if self.centers not in CENTER_MODES:
+            raise ValueError(f"centers must be one of {CENTER_MODES}, got {self.centers!r}")
+        if self.transforms not in TRANSFORM_SETS:
+            raise ValueError(f"transforms must be one of {TRANSFORM_SETS}, got {self.transforms!r}")
+        transforms = self.transforms if self.transforms != "auto" else ("linear" if tabular else "rotations")
+        if tabular and transforms != "linear":
+            raise ValueError(f"transforms={transforms!r} needs images (n, C, H, W); rows (n, d) use 'linear'")
+        if not tabular:
+            if transforms == "linear":
+                raise ValueError(
+                    "transforms='linear' is for rows (n, d); images use 'rotations', "
+                    "'geometric8' or 'geometric72'"
+                )
+            if len(input_shape) != 3 or input_shape[1] != input_shape[2] or input_shape[1] < 8:
+                raise ValueError(
+                    f"GOAD needs square images of at least 8x8 pixels, got (C, H, W) = {input_shape}"
+                )
+        for name in ("n_transforms", "transform_dim", "depth", "batch_size"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        if tabular and self.n_transforms < 2:
+            raise ValueError(f"n_transforms must be at least 2, got {self.n_transforms}")
+        feature_dim = self.feature_dim if self.feature_dim is not None else (8 if tabular else 32)
+        epochs = self.epochs if self.epochs is not None else (1 if tabular else 10)
+        shift = self.shift if self.shift is not None else (0 if tabular else input_shape[1] // 4)
+        for name, v in (("feature_dim", feature_dim), ("epochs", epochs)):
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        if not isinstance(shift, int) or shift < 0 or (not tabular and shift >= input_shape[1]):
+            raise ValueError(f"shift must be an integer in [0, image size), got {shift!r}")
+        for name in ("lambda_tc", "margin", "feature_penalty"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
+        return {
+            "kind": kind,
+            "transforms": transforms,
+            "feature_dim": feature_dim,
+            "epochs": epochs,
+            "shift": shift,
+        }
+
+    def _build(self, input_shape: tuple[int, ...]) -> GOADNet:
+        r = self._resolved(tuple(input_shape))
+        return GOADNet(
+            tuple(input_shape),
+            transforms=r["transforms"],
+            n_transforms=self.n_transforms,
+            transform_dim=self.transform_dim,
+            feature_dim=r["feature_dim"],
+            depth=self.depth,
+            shift=r["shift"],
+            seed=self.seed,
+        )
+
+    # -- training -------------------------------------------------------------------------
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray | None = None,
+        *,
+        callbacks: Sequence[Callback] = (),
+        cancel: threading.Event | None = None,
+    ) -> GOAD:
+        """Train on normal rows ``X`` ((n, d) or (n, C, S, S)); ``y`` is ignored."""
+        X = check_X(X, min_rows=2)
+        self.input_shape_ = tuple(X.shape[1:])
+        r = self._resolved(self.input_shape_)
+        seed_everything(self.seed)
+        model = self._build(self.input_shape_)
+        if model.tabular:
+            mu = X.mean(0, dtype=np.float64)
+            sd = X.std(0, dtype=np.float64)
+            sd[sd == 0] = 1.0  # constant columns stay as they are (official norm_data)
+            model.shift.copy_(torch.from_numpy(mu).float())
+            model.scale.copy_(torch.from_numpy(sd).float())
+        cfg = TrainConfig(
+            epochs=r["epochs"],
+            batch_size=self.batch_size,
+            lr=self.lr,
+            betas=tuple(self.betas),
+            seed=self.seed,
+            device=self.device,
+        )
+        parts: dict[str, list[float]] = {"ce": [], "tc": []}
+        lambda_tc, margin, rho = float(self.lambda_tc), float(self.margin), float(self.feature_penalty)
+
+        running: list[Tensor] = []  # per-batch centres of the current epoch
+
+        def step(net: nn.Module, batch: tuple[Tensor, ...]) -> Tensor:
+            feats, logits = net(batch[0])  # (B, M, d), (B, M, M)
+            running.append(feats.detach().mean(0))
+            b, m = logits.shape[:2]
+            labels = torch.arange(m, device=logits.device).repeat(b)  # (B*M,) copy m has class m
+            ce = F.cross_entropy(logits.reshape(b * m, m), labels)
+            tc = tc_loss(feats, margin=margin)
+            parts["ce"].append(float(ce.detach()))
+            parts["tc"].append(float(tc.detach()))
+            loss = ce + lambda_tc * tc
+            return loss + rho * (feats**2).mean() if rho else loss
+
+        Xt = torch.from_numpy(X)
+
+        def batches(epoch: int, generator: torch.Generator):
+            running.clear()
+            order = torch.randperm(len(Xt), generator=generator)
+            # every row once per epoch; the last, smaller batch is kept even with one row (official)
+            for start in range(0, len(Xt), cfg.batch_size):
+                yield (Xt[order[start : start + cfg.batch_size]],)
+
+        history: History = fit(model, step, batches, cfg, callbacks=callbacks, cancel=cancel)
+        history.extras.update(parts)
+        self.model_ = model
+        self.history_ = history
+        if self.centers == "running" and running:
+            self.centers_ = torch.stack(running).mean(0).cpu().numpy()  # (M, d), unweighted as official
+        else:
+            self.centers_ = self._features(X).mean(0).astype(np.float32)  # (M, d), eval mode
+        self._after_load()
+        return self
+
+    def _after_load(self) -> None:
+        self.centers_ = np.asarray(
+            self.centers_.detach().cpu().numpy() if isinstance(self.centers_, Tensor) else self.centers_,
+            dtype=np.float32,
+        )
+        net: GOADNet = self.model_
+        if net.tabular:
+            w = net.maps.detach().cpu()
+            maps = RandomLinearMaps(w.shape[1], w.shape[0], w.shape[2], seed=self.seed)
+            maps.weights = w.clone()
+            self.transforms_ = maps
+        else:
+            self.transforms_ = net.transform
+
+    # -- inference ------------------------------------------------------------------------
+    def _checked(self, X: np.ndarray) -> np.ndarray:
+        """``check_X`` plus the fitted input shape."""
+        self._check_fitted()
+        X = check_X(X)
+        if tuple(X.shape[1:]) != tuple(self.input_shape_):
+            raise ValueError(
+                f"X rows must have shape {tuple(self.input_shape_)} as in fit, got {tuple(X.shape[1:])}"
+            )
+        return X
+
+    def _chunks(self, X: np.ndarray):
+        """Yield ``f(T(x, m))`` ``(b, M, d)`` for row blocks small enough to hold ``(b, M, M)``."""
+        net: GOADNet = self.model_
+        dev = self._device()
+        m = net.n_transforms
+        rows = max(1, 2**22 // (m * m)) if net.tabular else max(1, 4096 // m)
+        net.eval()
+        with torch.no_grad():
+            for start in range(0, len(X), rows):
+                yield net.features(torch.from_numpy(X[start : start + rows]).to(dev))
+
+    def _features(self, X: np.ndarray) -> np.ndarray:
+        return np.concatenate([f.cpu().numpy() for f in self._chunks(X)])  # (n, M, d)
+
+    def _log_probs(self, X: np.ndarray, *, diagonal: bool) -> np.ndarray:
+        """``log P(m' | T(x, m))``: (n, M, M), or its diagonal (n, M) with ``diagonal=True``."""
+        centers = torch.from_numpy(self.centers_).to(self._device())
+        out = []
+        for feats in self._chunks(X):
+            neg = -_sq_dists(feats, centers)  # (b, M, M) logits over the centres m'
+            if diagonal:  # log P(m | T(x, m)) without materialising the whole softmax
+                out.append((torch.diagonal(neg, dim1=1, dim2=2) - torch.logsumexp(neg, dim=-1)).cpu().numpy())
+            else:
+                out.append(torch.log_softmax(neg, dim=-1).cpu().numpy())
+        return np.concatenate(out)
+
+    def features(self, X: np.ndarray) -> np.ndarray:
+        """``f(T(x, m))`` for every row and transformation: ``(n, M, d)``."""
+        return self._features(self._checked(X))
+
+    def embed(self, X: np.ndarray, *, transform: int = 0) -> np.ndarray:
+        """Features of one transformed copy, ``f(T(x, transform))``: ``(n, d)``.
+
+        ``transform=0`` is the identity for images; for rows it is the first random map (there is
+        no identity). These live in the same space as ``centers_[m]``, so a page can project test
+        features together with the M centres.
+        """
+        X = self._checked(X)
+        m = self.model_.n_transforms
+        if not isinstance(transform, (int, np.integer)) or not 0 <= transform < m:
+            raise ValueError(f"transform must be an integer in [0, {m}), got {transform!r}")
+        return self._features(X)[:, int(transform)]
+
+    def transform_probabilities(self, X: np.ndarray, *, diagonal: bool = False) -> np.ndarray:
+        """Each test point's softmax over the centres: ``P(m' | T(x, m))``.
+
+        ``(n, M, M)`` (rows sum to 1; row m is the copy under transformation m), or with
+        ``diagonal=True`` only ``P(m | T(x, m))``, ``(n, M)``. Mind the size: n * M^2 floats.
+        """
+        return np.exp(self._log_probs(self._checked(X), diagonal=diagonal))
+
+    def score_breakdown(self, X: np.ndarray) -> np.ndarray:
+        """Per-transformation scores ``-log P(m | T(x, m))``: ``(n, M)``; each row sums to the score."""
+        return -self._log_probs(self._checked(X), diagonal=True).astype(np.float64)
+
+    def _score(self, X: np.ndarray) -> np.ndarray:
+        X = self._checked(X)
+        return -self._log_probs(X, diagonal=True).astype(np.float64).sum(1)  # (n,)
+
+
+# ----------------------------------------------------------------------------- protocol
+def goad_tabular_split(
+    X: np.ndarray, y: np.ndarray, *, seed: int = 0, shuffle: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """GOAD's tabular protocol (Zong et al. 2018's DAGMM protocol): train on half of the normals.
+
+    ``y``: 0 = normal, 1 = anomaly (ODDS labels). The normal rows are permuted with ``seed``
+    (``shuffle=False``: kept in file order, as the official Thyroid/Arrhythmia loader does) and
+    cut in half (``n_train = n_normal // 2``); test = the other normal half followed by every
+    anomaly. Returns ``(X_train (n_train, d), X_test (n_test, d), is_anomaly (n_test,) bool)``.
+    The F1 threshold then sits at the ``100 * n_normal_test / n_test`` percentile of the test
+    scores (:func:`adlab.metrics.f1_at_contamination` with the test anomaly fraction).
+    """
+    X = np.asarray(X)
+    y = np.asarray(y).reshape(-1)
+    if len(X) != len(y):
+        raise ValueError(f"X and y must have the same number of rows, got {len(X)} and {len(y)}")
+    if not np.isin(y, (0, 1)).all():
+        raise ValueError("y must hold 0 (normal) and 1 (anomaly) only")
+    normal, anomalous = X[y == 0], X[y == 1]
+    if len(normal) < 4 or len(anomalous) < 1:
+        raise ValueError(
+            f"y needs at least 4 normal rows and 1 anomaly, got {len(normal)} and {len(anomalous)}"
+        )
+    if shuffle:
+        normal = normal[np.random.default_rng(seed).permutation(len(normal))]
+    n_train = len(normal) // 2
+    X_test = np.concatenate([normal[n_train:], anomalous])
+    is_anomaly = np.concatenate([np.zeros(len(normal) - n_train, bool), np.ones(len(anomalous), bool)])
+    return normal[:n_train], X_test, is_anomaly

@@ -1,0 +1,65 @@
+"""python -m adlab fit ...: protocols, the JSON line, and one-line errors with exit status 2."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from adlab.cli import load_problem, main
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, "-m", "adlab", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_json_line_has_the_promised_fields():
+    out = _run("fit", "knn", "--data", "digits", "--normal-class", "3", "--seed", "1", "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    for key in ("method", "data", "auroc", "auprc", "f1", "seconds", "n_train", "n_test", "device", "seed"):
+        assert key in result, key
+    assert result["method"] == "knn" and result["seed"] == 1 and result["device"] == "cpu"
+    assert 0.9 < result["auroc"] <= 1.0
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["fit", "knn", "--data", "nonsense"], "unknown data SPEC"),
+        (["fit", "knn", "--data", "toy:spiral"], "unknown toy set"),
+        (["fit", "knn", "--data", "digits", "--normal-class", "12"], "valid classes"),
+        (["fit", "knn", "--data", "/no/such/file.mat"], "no such file"),
+        (["fit", "knn", "--data", "mnist-idx:/no/such/folder"], "mnist"),
+        (["fit", "knn", "--data", "digits", "--epochs", "3"], "epochs"),
+    ],
+)
+def test_bad_input_is_one_line_on_stderr_and_status_2(args, words, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("adlab: error:")
+    assert words.lower() in err.lower()
+
+
+def test_labelled_file_follows_goads_protocol(tmp_path):
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(size=(200, 4)), rng.normal(6, 1, size=(20, 4))]).astype(np.float32)
+    y = np.r_[np.zeros(200), np.ones(20)]
+    np.savez(tmp_path / "toy.npz", X=X, y=y)
+    problem = load_problem(str(tmp_path / "toy.npz"), seed=0)
+    assert len(problem.X_train) == 100  # half of the normals
+    assert len(problem.X_test) == 100 + 20 and problem.is_anomaly.sum() == 20
+    assert main(["fit", "iforest", "--data", str(tmp_path / "toy.npz"), "--json"]) == 0
+
+
+def test_pickled_npz_is_refused(tmp_path, capsys):
+    np.savez(tmp_path / "obj.npz", X=np.array([{"a": 1}], dtype=object), y=np.array([0]))
+    assert main(["fit", "knn", "--data", str(tmp_path / "obj.npz")]) == 2
+    assert "refused" in capsys.readouterr().err
+
+
+def test_mnist_idx_one_class_halves(shared_data):
+    problem = load_problem(f"mnist-idx:{shared_data / 'mnist'}", normal_class="1", seed=0)
+    assert 500 < len(problem.X_train) < 650  # about half of the 1135 ones
+    assert 4900 <= len(problem.X_test) <= 5100 and problem.X_train.shape[1:] == (1, 28, 28)
