@@ -1,0 +1,254 @@
+"""Plotly figure builders for the app (no streamlit here).
+
+Every builder takes numpy arrays and returns a ``plotly.graph_objects.Figure`` with fonts large
+enough to read on a projector. Colours are fixed across the app: normal = blue, anomaly = orange,
+positive = green, negative = red; triplet categories easy / semi-hard / hard = grey / orange / red.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+from sklearn.metrics import roc_auc_score, roc_curve
+
+__all__ = [
+    "COLOURS",
+    "breakdown_bar_figure",
+    "circle_batch_figure",
+    "loss_curve_figure",
+    "roc_figure",
+    "score_histogram_figure",
+    "triplet_counts_figure",
+    "umap_pair_figure",
+]
+
+COLOURS: dict[str, str] = {
+    "normal": "#1f77b4",
+    "anomaly": "#ff7f0e",
+    "anchor": "#111111",
+    "positive": "#2ca02c",
+    "negative": "#d62728",
+    "easy": "#9e9e9e",
+    "semi-hard": "#ff9f1c",
+    "hard": "#d62728",
+    "other": "#c7c7c7",
+}
+FONT_SIZE = 16
+_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+
+
+_LEGEND_BELOW = dict(orientation="h", x=0.0, y=-0.12, xanchor="left", yanchor="top")
+_LEGEND_INSIDE = dict(x=0.98, y=0.02, xanchor="right", yanchor="bottom", bgcolor="rgba(255,255,255,0.8)")
+
+
+def _style(fig: go.Figure, title: str = "", height: int = 420, legend: dict | None = None) -> go.Figure:
+    fig.update_layout(
+        template="plotly_white",
+        title=dict(text=title, font=dict(size=FONT_SIZE + 4)) if title else None,
+        font=dict(size=FONT_SIZE),
+        height=height,
+        margin=dict(l=60, r=20, t=70 if title else 40, b=60),
+        legend=dict(font=dict(size=FONT_SIZE), **(legend or {})),
+    )
+    return fig
+
+
+def umap_pair_figure(
+    before2d: np.ndarray,
+    after2d: np.ndarray,
+    is_anomaly: np.ndarray,
+    hover: Sequence[str] | None = None,
+    titles: tuple[str, str] = ("Before training (random encoder)", "After training"),
+) -> go.Figure:
+    """Two scatter panels of the same points, normal in blue and anomalies in orange.
+
+    Shapes: ``before2d``, ``after2d`` ``(n, 2)``; ``is_anomaly`` ``(n,)`` bool; ``hover`` ``n``
+    strings (e.g. class names) shown on mouse-over. Traces: per panel ``normal`` then ``anomaly``.
+    """
+    before2d, after2d = np.asarray(before2d), np.asarray(after2d)
+    is_anomaly = np.asarray(is_anomaly, dtype=bool)
+    if before2d.shape != after2d.shape or before2d.ndim != 2 or before2d.shape[1] != 2:
+        raise ValueError(f"before2d and after2d must both be (n, 2), got {before2d.shape} and {after2d.shape}")
+    if is_anomaly.shape != (len(before2d),):
+        raise ValueError(f"is_anomaly must have shape ({len(before2d)},), got {is_anomaly.shape}")
+    text = np.asarray(hover if hover is not None else [""] * len(before2d), dtype=object)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.06)
+    for col, xy in enumerate((before2d, after2d), start=1):
+        for name, mask in (("normal", ~is_anomaly), ("anomaly", is_anomaly)):
+            fig.add_trace(
+                go.Scatter(
+                    x=xy[mask, 0], y=xy[mask, 1], mode="markers", name=name, legendgroup=name,
+                    showlegend=col == 1, hovertext=text[mask], hoverinfo="text+name",
+                    marker=dict(color=COLOURS[name], size=8 if name == "anomaly" else 6,
+                                opacity=0.9 if name == "anomaly" else 0.6,
+                                symbol="diamond" if name == "anomaly" else "circle"),
+                ),
+                row=1, col=col,
+            )
+    fig.update_xaxes(showticklabels=False)
+    fig.update_yaxes(showticklabels=False)
+    fig.update_annotations(font_size=FONT_SIZE + 2)
+    return _style(fig, height=460)
+
+
+def loss_curve_figure(step_losses: Sequence[float], epoch_losses: Sequence[float]) -> go.Figure:
+    """Loss per optimisation step (thin line) and the mean of each epoch (markers at the epoch end)."""
+    steps = np.arange(1, len(step_losses) + 1)
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=steps, y=np.asarray(step_losses, dtype=float), mode="lines",
+                             name="per step", line=dict(width=1, color="#9ecae1")))
+    if len(epoch_losses):
+        per_epoch = len(step_losses) / len(epoch_losses)
+        x = per_epoch * np.arange(1, len(epoch_losses) + 1)
+        fig.add_trace(go.Scatter(x=x, y=np.asarray(epoch_losses, dtype=float), mode="lines+markers",
+                                 name="epoch mean", line=dict(width=3, color=COLOURS["normal"])))
+    fig.update_xaxes(title="step")
+    fig.update_yaxes(title="loss")
+    return _style(fig, "Training loss", height=360, legend=dict(x=0.98, y=0.98, xanchor="right", yanchor="top"))
+
+
+def roc_figure(curves: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> go.Figure:
+    """ROC curves, one per entry ``name -> (is_anomaly (n,), scores (n,))``; AUROC in the legend.
+
+    Scores follow the project convention (higher = more anomalous). A dashed diagonal marks chance.
+    """
+    fig = go.Figure()
+    for i, (name, (is_anomaly, scores)) in enumerate(curves.items()):
+        y = np.asarray(is_anomaly, dtype=bool)
+        s = np.asarray(scores, dtype=float)
+        fpr, tpr, _ = roc_curve(y, s)
+        fig.add_trace(go.Scatter(x=fpr, y=tpr, mode="lines", name=f"{name} (AUROC {roc_auc_score(y, s):.3f})",
+                                 line=dict(width=3, color=_PALETTE[i % len(_PALETTE)])))
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance",
+                             line=dict(dash="dash", color="#999999", width=1)))
+    fig.update_xaxes(title="false positive rate", range=[0, 1])
+    fig.update_yaxes(title="true positive rate", range=[0, 1.02])
+    return _style(fig, "ROC curve", height=420, legend=_LEGEND_INSIDE)
+
+
+def score_histogram_figure(scores: np.ndarray, is_anomaly: np.ndarray, title: str = "Anomaly scores") -> go.Figure:
+    """Overlaid histograms of the scores of normal (blue) and anomalous (orange) test points."""
+    scores = np.asarray(scores, dtype=float)
+    is_anomaly = np.asarray(is_anomaly, dtype=bool)
+    fig = go.Figure()
+    for name, mask in (("normal", ~is_anomaly), ("anomaly", is_anomaly)):
+        fig.add_trace(go.Histogram(x=scores[mask], name=name, marker_color=COLOURS[name],
+                                   opacity=0.6, nbinsx=40, histnorm="probability density"))
+    fig.update_layout(barmode="overlay")
+    fig.update_xaxes(title="score (higher = more anomalous)")
+    fig.update_yaxes(title="density")
+    return _style(fig, title, height=360, legend=dict(x=0.98, y=0.98, xanchor="right", yanchor="top"))
+
+
+def circle_batch_figure(
+    points: np.ndarray,
+    anchor: int,
+    groups: Sequence[str],
+    sizes: np.ndarray,
+    *,
+    hover: Sequence[str] | None = None,
+    text: Sequence[str] | None = None,
+    rings: Sequence[tuple[float, str]] = (),
+    step: np.ndarray | None = None,
+    title: str = "",
+) -> go.Figure:
+    """A small batch on the unit circle seen from one anchor.
+
+    ``points`` ``(n, 2)``; ``groups`` ``n`` legend names (``"anchor"``, ``"positive"``,
+    ``"negative"``, ``"easy"``, ``"semi-hard"``, ``"hard"``, ``"other"``), one trace each, coloured
+    by :data:`COLOURS`; ``sizes`` ``(n,)`` in ``[0, 1]`` scale the markers (the term's weight);
+    ``text`` is printed on the markers (e.g. the class); ``rings`` are ``(radius, name)`` circles
+    around the anchor (Euclidean radius); ``step`` ``(2,)`` draws the anchor's gradient-descent
+    direction as an arrow. Trace order: unit circle, rings, the groups in order of appearance,
+    the anchor last (on top).
+    """
+    points = np.asarray(points, dtype=float)
+    groups = np.asarray(groups, dtype=object)
+    sizes = np.clip(np.asarray(sizes, dtype=float), 0.0, 1.0)
+    if points.ndim != 2 or points.shape[1] != 2:
+        raise ValueError(f"points must be (n, 2), got {points.shape}")
+    if len(groups) != len(points) or len(sizes) != len(points):
+        raise ValueError("groups and sizes must have one entry per point")
+    hover_arr = np.asarray(hover if hover is not None else [""] * len(points), dtype=object)
+    text_arr = np.asarray(text if text is not None else [""] * len(points), dtype=object)
+    t = np.linspace(0.0, 2.0 * np.pi, 181)
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=np.cos(t), y=np.sin(t), mode="lines", name="unit circle",
+                             line=dict(color="#dddddd", width=1), hoverinfo="skip"))
+    a = points[anchor]
+    for (radius, name), dash in zip(rings, ("dot", "dash", "dashdot"), strict=False):
+        fig.add_trace(go.Scatter(x=a[0] + radius * np.cos(t), y=a[1] + radius * np.sin(t), mode="lines",
+                                 name=name, line=dict(color="#555555", width=2, dash=dash), hoverinfo="skip"))
+    order = [g for g in dict.fromkeys(groups) if g != "anchor"] + (["anchor"] if "anchor" in groups else [])
+    for group in order:  # order of first appearance, the anchor last so that it is drawn on top
+        mask = groups == group
+        base = 26 if group == "anchor" else 10
+        fig.add_trace(go.Scatter(
+            x=points[mask, 0], y=points[mask, 1], mode="markers+text", name=str(group),
+            text=text_arr[mask], textposition="middle center", textfont=dict(color="white", size=12),
+            hovertext=hover_arr[mask], hoverinfo="text",
+            marker=dict(color=COLOURS.get(str(group), "#7f7f7f"), size=base + 30 * sizes[mask],
+                        line=dict(color="white", width=1),
+                        symbol="star" if group == "anchor" else "circle"),
+        ))
+    if step is not None and float(np.linalg.norm(step)) > 1e-9:
+        tip = a + 0.5 * np.asarray(step, dtype=float) / float(np.linalg.norm(step))
+        fig.add_annotation(x=tip[0], y=tip[1], ax=a[0], ay=a[1], xref="x", yref="y", axref="x", ayref="y",
+                           showarrow=True, arrowhead=3, arrowwidth=3, arrowcolor=COLOURS["anchor"], text="")
+    fig.update_xaxes(range=[-1.6, 1.6], showgrid=False, zeroline=False, showticklabels=False)
+    fig.update_yaxes(range=[-1.6, 1.6], showgrid=False, zeroline=False, showticklabels=False,
+                     scaleanchor="x", scaleratio=1)
+    return _style(fig, title, height=600, legend=_LEGEND_BELOW)
+
+
+def breakdown_bar_figure(
+    labels: Sequence[str],
+    share: np.ndarray,
+    grad_weight: np.ndarray,
+    roles: Sequence[str],
+    *,
+    share_title: str = "share of the denominator",
+) -> go.Figure:
+    """Per-term bars for one anchor: its share of the loss (top) and its gradient weight (bottom).
+
+    ``labels``, ``roles`` (``"positive"``/``"negative"``), ``share`` and ``grad_weight`` have one
+    entry per term. A negative gradient weight pulls the anchor toward the point, a positive one
+    pushes it away. Traces: one per role in each row.
+    """
+    labels = np.asarray(labels, dtype=object)
+    roles = np.asarray(roles, dtype=object)
+    share, grad_weight = np.asarray(share, dtype=float), np.asarray(grad_weight, dtype=float)
+    if not (len(labels) == len(roles) == len(share) == len(grad_weight)):
+        raise ValueError("labels, share, grad_weight and roles must have the same length")
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
+                        subplot_titles=(share_title, "gradient weight (< 0 pulls, > 0 pushes)"))
+    for row, values in ((1, share), (2, grad_weight)):
+        for role in ("positive", "negative"):
+            mask = roles == role
+            if mask.any():
+                fig.add_trace(go.Bar(x=labels[mask], y=values[mask], name=role, legendgroup=role,
+                                     showlegend=row == 1, marker_color=COLOURS[role]), row=row, col=1)
+    fig.update_xaxes(categoryorder="array", categoryarray=list(labels), type="category")
+    fig.update_xaxes(tickangle=-45, row=2, col=1)
+    fig.update_annotations(font_size=FONT_SIZE)
+    return _style(fig, height=500, legend=dict(orientation="h", x=1.0, y=1.08, xanchor="right", yanchor="bottom"))
+
+
+def triplet_counts_figure(counts: Sequence[Mapping[str, int]]) -> go.Figure:
+    """Stacked bars, per epoch, of the percentage of the batches' valid triplets that were easy,
+    semi-hard or hard (FaceNet's categories); the raw counts show on hover."""
+    epochs = np.arange(1, len(counts) + 1)
+    keys = (("easy", "easy"), ("semi_hard", "semi-hard"), ("hard", "hard"))
+    raw = np.array([[int(c.get(k, 0)) for k, _ in keys] for c in counts], dtype=float).reshape(-1, 3)
+    total = np.maximum(raw.sum(1, keepdims=True), 1.0)
+    fig = go.Figure()
+    for j, (_, name) in enumerate(keys):
+        fig.add_trace(go.Bar(x=epochs, y=100.0 * raw[:, j] / total[:, 0], name=name, marker_color=COLOURS[name],
+                             customdata=raw[:, j], hovertemplate="%{customdata:,.0f} triplets (%{y:.1f}%)"))
+    fig.update_layout(barmode="stack")
+    fig.update_xaxes(title="epoch", dtick=1)
+    fig.update_yaxes(title="% of valid triplets", range=[0, 100])
+    return _style(fig, "Triplet categories per epoch", height=360)

@@ -1,0 +1,295 @@
+"""Streamlit helpers shared by the loss pages: cached data, the training form, the results block,
+the instant-view figure and the per-anchor explorer. Everything that computes lives in adlab."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import streamlit as st
+import torch
+
+from adlab import viz
+from adlab.contrastive import ContrastiveConfig, ContrastiveRun, run_contrastive
+from adlab.data import DataError, Dataset, Split, load_digits, make_toy, one_class_split
+from adlab.device import pick_device
+from adlab.instant import InstantView, explore_anchor
+from adlab.projection import umap_pair
+from adlab.train import NonFiniteLoss, TrainConfig, TrainEvent
+
+DATASETS = ("digits", "toy:blobs", "toy:moons", "toy:rings")
+DATASET_LABELS = {
+    "digits": "digits (8×8 handwritten digits, built in)",
+    "toy:blobs": "toy: three blobs",
+    "toy:moons": "toy: two moons",
+    "toy:rings": "toy: two rings",
+}
+MAX_TEST = 400  # test points scored and projected; keeps UMAP well under a second or two
+DIGITS_NORMAL = ("1", "2", "3", "4", "5", "6", "7")
+DIGITS_ANOMALOUS = ("0", "8", "9")
+
+
+def chart(fig, key: str, container=st) -> None:
+    """A plotly figure at full width with adlab.viz's own styling (projector-sized fonts)."""
+    container.plotly_chart(fig, key=key, width="stretch", theme=None)
+
+
+def device() -> str:
+    """The device chosen in app.py's sidebar, ``"auto"`` when the page runs on its own."""
+    return str(st.session_state.get("device", "auto"))
+
+
+@st.cache_data(show_spinner=False)
+def load_dataset(name: str) -> Dataset:
+    """One of :data:`DATASETS`, loaded once per server."""
+    if name == "digits":
+        return load_digits()
+    if name.startswith("toy:"):
+        return make_toy(name.split(":", 1)[1], n=600, anomaly_fraction=0.05, seed=0)
+    raise ValueError(f"dataset must be one of {DATASETS}, got {name!r}")
+
+
+@st.cache_data(show_spinner=False)
+def make_split(name: str, normal: tuple[str, ...], anomalous: tuple[str, ...], seed: int) -> Split:
+    """The one-class split of a named dataset (cached on the class names and the seed)."""
+    return one_class_split(load_dataset(name), list(normal), list(anomalous), seed=seed, max_test=MAX_TEST)
+
+
+@st.cache_data(show_spinner="Projecting the features with UMAP…")
+def umap_pair_cached(before: np.ndarray, after: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`adlab.projection.umap_pair`, cached on the feature arrays."""
+    return umap_pair(before, after, seed=seed)
+
+
+def default_classes(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Normal and anomalous classes that show the effect clearly on each dataset."""
+    if name == "digits":
+        return DIGITS_NORMAL, DIGITS_ANOMALOUS
+    names = load_dataset(name).class_names
+    return tuple(n for n in names if n != "anomaly"), ("anomaly",)
+
+
+# ----------------------------------------------------------------------------- training form
+@dataclass
+class FormResult:
+    """What the training form returned; configs are built later so that bad values become errors."""
+
+    submitted: bool
+    dataset: str
+    normal: tuple[str, ...]
+    anomalous: tuple[str, ...]
+    train: dict[str, Any]
+    knobs: dict[str, Any] = field(default_factory=dict)
+
+
+def train_form(
+    page: str,
+    knobs: Callable[[], dict[str, Any]],
+    *,
+    epochs: int = 10,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+) -> FormResult:
+    """Dataset picker (outside the form, so the class lists follow it) and the training form.
+
+    ``knobs`` draws the loss's own widgets inside the form and returns ``ContrastiveConfig`` fields.
+    Widget keys start with ``page``; the submit button is ``f"{page}_train"``.
+    """
+    name = st.selectbox("Dataset", DATASETS, key=f"{page}_dataset", format_func=DATASET_LABELS.get)
+    ds = load_dataset(name)
+    normal0, anomalous0 = default_classes(name)
+    with st.form(f"{page}_form"):
+        c1, c2 = st.columns(2)
+        normal = c1.multiselect("Normal classes (training data)", ds.class_names, default=list(normal0),
+                                key=f"{page}_normal_{name}")
+        anomalous = c2.multiselect("Anomalous classes (appear only in the test set)", ds.class_names,
+                                   default=list(anomalous0), key=f"{page}_anomalous_{name}")
+        c1, c2, c3, c4 = st.columns(4)
+        train = dict(
+            batch_size=int(c1.select_slider("Batch size", [32, 64, 128, 256], value=batch_size,
+                                            key=f"{page}_batch")),
+            epochs=int(c2.number_input("Epochs", 1, 200, epochs, key=f"{page}_epochs")),
+            lr=float(c3.select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], value=lr,
+                                      format_func=lambda v: f"{v:g}", key=f"{page}_lr")),
+            seed=int(c4.number_input("Seed", 0, 10_000, 0, key=f"{page}_seed")),
+        )
+        values = knobs()
+        submitted = st.form_submit_button("Train", type="primary", key=f"{page}_train")
+    return FormResult(submitted, name, tuple(normal), tuple(anomalous), train, values)
+
+
+@contextmanager
+def _cpu_threads(n: int | None) -> Iterator[None]:
+    """Run torch's CPU ops on ``n`` threads for a while (``None``: leave them alone).
+
+    These models are tiny, so one thread costs little; on a busy 2-core machine the default two
+    OpenMP threads made training 10-25x slower (measured: 48 s instead of 2 s for SupCon on digits).
+    """
+    previous = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def run_and_store(page: str, form: FormResult, loss: str) -> ContrastiveRun | None:
+    """Build the configs, train with a live progress bar, keep the result in session state.
+
+    Errors the user can fix (bad settings, unusable data, a diverging loss) are shown with
+    ``st.error``; the previous result is dropped so stale charts do not pass for new ones.
+    """
+    st.session_state.pop(f"{page}_run", None)
+    with st.status("Training…", expanded=True) as status:
+        bar = st.progress(0.0, text="building the split")
+        try:
+            split = make_split(form.dataset, form.normal, form.anomalous, form.train["seed"])
+            cfg = ContrastiveConfig(loss=loss, train=TrainConfig(device=device(), **form.train), **form.knobs)
+            last = [0.0]
+
+            def progress(event: TrainEvent) -> None:
+                now = time.perf_counter()
+                if event.kind == "step" and now - last[0] < 0.2:
+                    return
+                last[0] = now
+                where = f"epoch {min(event.epoch + 1, event.epochs)}/{event.epochs}"
+                bar.progress(event.fraction, text=f"{where} · loss {event.loss:.4f}")
+
+            with _cpu_threads(1 if pick_device(cfg.train.device).type == "cpu" else None):
+                run = run_contrastive(split, cfg, callbacks=[progress])
+        except (ValueError, NonFiniteLoss, DataError) as err:
+            status.update(label="Training failed", state="error")
+            st.error(str(err))
+            return None
+        status.update(label=f"Trained {cfg.train.epochs} epochs in {run.history.seconds:.1f} s "
+                            f"on {run.history.device}", state="complete", expanded=False)
+    st.session_state[f"{page}_run"] = {"run": run, "split": split, "dataset": form.dataset}
+    return run
+
+
+# ----------------------------------------------------------------------------- results
+def show_run(page: str, stored: dict[str, Any]) -> None:
+    """Loss curve, detection metrics before/after, UMAP before/after, geometry, triplet counts."""
+    run: ContrastiveRun = stored["run"]
+    split: Split = stored["split"]
+    names = load_dataset(stored["dataset"]).class_names
+    st.subheader("What training changed")
+    st.caption(f"{stored['dataset']}: {len(split.X_train)} normal training points, {len(split.X_test)} test "
+               f"points ({int(run.is_anomaly.sum())} anomalous). Anomaly score = mean cosine distance to the "
+               f"{run.config.knn_k} nearest normal training features (higher = more anomalous), on the "
+               "encoder's features, before and after training.")
+    cols = st.columns(3)
+    labels = {"auroc": "AUROC", "auprc": "AUPRC", "f1": "F1"}
+    for col, (key, label) in zip(cols, labels.items(), strict=True):
+        before, after = run.metrics_before[key], run.metrics_after[key]
+        col.metric(f"{label} after training", f"{after:.3f}", delta=f"{after - before:+.3f} vs before",
+                   help=f"{label} of the kNN score with the untrained (random) encoder: {before:.3f}")
+    before2d, after2d = umap_pair_cached(run.test_before, run.test_after)
+    hover = [f"class {names[c]}" for c in run.y_test]
+    chart(viz.umap_pair_figure(before2d, after2d, run.is_anomaly, hover=hover), f"{page}_umap")
+    left, right = st.columns(2)
+    chart(viz.loss_curve_figure(run.history.step_losses, run.history.epoch_losses), f"{page}_loss_curve", left)
+    chart(viz.roc_figure({"before": (run.is_anomaly, run.scores_before),
+                          "after": (run.is_anomaly, run.scores_after)}), f"{page}_roc", right)
+    st.markdown("**Geometry of the loss space** (Wang & Isola, ICML 2020) — *lower is better for both*: "
+                "alignment = mean squared distance between positive pairs, uniformity = how evenly the "
+                "normalised features cover the sphere. A random encoder squeezes everything into a small "
+                "region (good alignment, poor uniformity); training usually trades a little alignment for "
+                "much better uniformity.")
+    g1, g2 = st.columns(2)
+    for col, key in ((g1, "alignment"), (g2, "uniformity")):
+        before, after = run.geometry_before[key], run.geometry_after[key]
+        col.metric(f"{key.capitalize()} after", f"{after:.3f}", delta=f"{after - before:+.3f}",
+                   delta_color="inverse", help=f"before training: {before:.3f}")
+    if run.triplet_counts:
+        chart(viz.triplet_counts_figure(run.triplet_counts), f"{page}_counts")
+        st.caption("As the embedding improves, more triplets become easy (loss 0): semi-hard mining keeps "
+                   "the update going by training only on the ones still inside the margin.")
+
+
+# ----------------------------------------------------------------------------- instant view
+def instant_figure(view: InstantView, title: str = ""):
+    """The circle figure of an instant view, with a hover line per point."""
+    bd, b = view.breakdown, view.batch
+    term = {int(r): k for k, r in enumerate(view.rows)}
+    value_name = "distance" if view.kind == "triplet" else ("a·p" if view.kind == "npair" else "logit")
+    hover = []
+    for i in range(len(b.tags)):
+        if i == view.anchor:
+            hover.append(f"anchor #{i} (label {b.labels[i]}), loss {bd.loss:.4f}")
+        elif i in term:
+            k = term[i]
+            hover.append(f"#{i} {bd.role[k]} (label {b.labels[i]})<br>{value_name} {bd.similarity[k]:.3f}"
+                         f"<br>share {bd.denominator_share[k]:.3f}<br>grad weight {bd.grad_weight[k]:+.3f}")
+        else:
+            hover.append(f"#{i} (label {b.labels[i]}) not in this anchor's loss")
+    return viz.circle_batch_figure(b.points, view.anchor, view.groups, view.sizes, hover=hover,
+                                   text=list(b.tags), rings=view.rings, step=view.step, title=title)
+
+
+def breakdown_figure(view: InstantView):
+    """Bars of share and gradient weight for the terms of an instant view."""
+    bd = view.breakdown
+    labels = [f"#{r} ({view.batch.tags[r]})" for r in view.rows]
+    share_title = "share of the anchor's hinge loss" if view.kind == "triplet" else "share of the denominator"
+    return viz.breakdown_bar_figure(labels, bd.denominator_share, bd.grad_weight, bd.role, share_title=share_title)
+
+
+# ----------------------------------------------------------------------------- explorer
+def explorer(page: str, stored: dict[str, Any], *, max_bars: int = 24) -> None:
+    """Pick a test point; show what each positive and negative contributes to its loss."""
+    run: ContrastiveRun = stored["run"]
+    split: Split = stored["split"]
+    cfg = run.config
+    names = load_dataset(stored["dataset"]).class_names
+    st.subheader("Per-anchor explorer")
+    st.caption("Pick a test point. It becomes the anchor of a batch drawn from the test set and embedded "
+               "by the trained model (the loss space, i.e. the head's output); the table lists its "
+               "positives and negatives and what each one adds to the loss and to the anchor's gradient.")
+    first_anomaly = int(np.flatnonzero(run.is_anomaly)[0]) if run.is_anomaly.any() else 0
+    row = int(st.number_input("Test point", 0, len(split.X_test) - 1, first_anomaly, key=f"{page}_probe"))
+    kind = "anomalous" if run.is_anomaly[row] else "normal"
+    st.markdown(f"Test point **#{row}**: class **{names[split.y_test[row]]}** ({kind}); anomaly score "
+                f"{run.scores_before[row]:.3f} before → **{run.scores_after[row]:.3f}** after training.")
+    try:
+        res = explore_anchor(run.model, split.X_test, split.y_test, row, loss=cfg.loss, data_kind=split.kind,
+                             margin=cfg.margin, squared=cfg.squared, normalize=cfg.normalize,
+                             l2_reg=cfg.l2_reg, temperature=cfg.temperature, variant=cfg.variant,
+                             use_labels=cfg.use_labels, decoupled=cfg.decoupled,
+                             augment_strength=cfg.augment_strength, seed=row)
+    except ValueError as err:
+        st.info(str(err))
+        return
+    bd = res.breakdown
+    if bd.note:
+        st.info(bd.note)
+    order = np.argsort(-np.abs(bd.grad_weight), kind="stable")  # strongest terms first
+    rows, views = res.rows[bd.index][order], res.views[bd.index][order]
+    role, share, weight, sim = bd.role[order], bd.denominator_share[order], bd.grad_weight[order], bd.similarity[order]
+    view_txt = np.where(views > 0, np.char.add(" v", views.astype(str)), "")
+    labels = [f"#{r}{v} ({names[split.y_test[r]]})" for r, v in zip(rows, view_txt, strict=True)]
+    c1, c2 = st.columns([1, 2])
+    c1.metric("Anchor's loss", f"{bd.loss:.4f}")
+    c1.markdown(f"{int((role == 'positive').sum())} positives, {int((role == 'negative').sum())} negatives.")
+    if cfg.loss == "simclr" or (cfg.loss == "supcon" and not cfg.use_labels):
+        c1.caption("Without labels the only positive is the anchor's other view: points of its own class are "
+                   "negatives too (a 'class collision').")
+    table = {
+        "test point": rows, **({"view": views} if views.any() else {}), "class": [names[split.y_test[r]] for r in rows],
+        "anomalous": run.is_anomaly[rows], "role": role,
+        ("distance" if cfg.loss == "triplet" else "similarity (logit)"): np.round(sim, 4),
+        "share": np.round(share, 4), "grad weight": np.round(weight, 4),
+    }
+    c2.dataframe(table, hide_index=True, height=260, key=f"{page}_explorer_table")
+    top = slice(0, max_bars)
+    share_title = "share of the anchor's hinge loss" if cfg.loss == "triplet" else "share of the denominator"
+    chart(viz.breakdown_bar_figure(np.asarray(labels)[top], share[top], weight[top], role[top],
+                                   share_title=share_title), f"{page}_explorer_bars")
+    if len(bd.index) > max_bars:
+        st.caption(f"The bars show the {max_bars} terms with the largest gradient weight; the table lists all "
+                   f"{len(bd.index)}.")

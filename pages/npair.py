@@ -1,0 +1,105 @@
+"""N-pair loss (Sohn 2016): the idea, an instant view of the embedding length, a live run, an explorer."""
+
+import streamlit as st
+
+from adlab import instant
+
+try:
+    from pages import _ui as ui
+except ImportError:  # the page file run on its own (streamlit run pages/npair.py, AppTest)
+    import _ui as ui
+
+PAGE = "npair"
+BATCH = instant.pair_batch()  # 5 classes, one (anchor, positive) pair each, fixed seed
+N = len(BATCH.points) // 2
+
+st.title("N-pair loss")
+st.markdown(
+    "**Class discrimination against many negatives at once.** A triplet looks at one negative at a "
+    "time, so most updates teach little and training is slow. The N-pair loss takes **N pairs from N "
+    "different classes**: each **anchor** $a_i$ is compared with its own **positive** $p_i$ and, in the "
+    "same step, with the positives of the other $N-1$ classes, which act as its **negatives**. The "
+    "loss is a softmax over those N candidates: the anchor should pick out its own positive."
+)
+st.latex(
+    r"\mathcal{L}_{N\text{-pair}} = \frac{1}{N}\sum_{i=1}^{N}"
+    r"\log\Big(1 + \sum_{j\neq i}\exp\big(f_i^{\top} f_j^{+} - f_i^{\top} f_i^{+}\big)\Big)"
+    r" \;+\; \lambda\,\frac{1}{N}\sum_{i=1}^{N}\big(\lVert f_i\rVert^2 + \lVert f_i^{+}\rVert^2\big)"
+)
+st.markdown(
+    "- $f_i = f(a_i)$: embedding of the anchor of class $i$; $f_i^{+} = f(p_i)$: embedding of its positive.\n"
+    "- $j \\ne i$: the positives of the other classes, the anchor's negatives.\n"
+    "- The first term equals $-\\log \\frac{\\exp(f_i^\\top f_i^+)}{\\sum_j \\exp(f_i^\\top f_j^+)}$: a "
+    "cross-entropy whose logits are the inner products $f_i^{\\top} f_j^{+}$.\n"
+    "- $\\lambda$: weight of a penalty on the embeddings' squared length (paper's version only).\n"
+    "- *Normalised* variant (the seminar's slide): $f$ is L2-normalised, the logits are cosine "
+    "similarities in $[-1, 1]$ and the penalty is not needed."
+)
+with st.expander("Paper, defaults, and where implementations differ", expanded=True):
+    st.markdown(
+        "- **Paper:** Sohn, *Improved Deep Metric Learning with Multi-class N-pair Loss Objective*, "
+        "NeurIPS 2016. Unnormalised inner products plus an L2 penalty on the embeddings, "
+        "$\\lambda \\approx 0.002$ *(unverified: from a secondary listing, not checked against the paper)*.\n"
+        "- **Why a penalty:** without normalisation, making every embedding longer multiplies all logits "
+        "and sharpens the softmax, so the loss can fall just by growing the vectors. The instant view "
+        "below shows this: move the length slider with normalisation off.\n"
+        "- **Seminar and many implementations:** the cosine (normalised) version, which this app trains "
+        "with by default; tick it off in the form to train the paper's version with $\\lambda$."
+    )
+
+# ----------------------------------------------------------------------------- instant view
+st.header("Stretch the embeddings: length acts like a temperature")
+st.caption(f"A fixed batch of {N} pairs on the unit circle (a0/p0 … a{N - 1}/p{N - 1}: anchor and positive of "
+           "class i). Nothing is trained here.")
+
+
+@st.fragment
+def instant_view() -> None:
+    c1, c2 = st.columns([1, 2])
+    with c1:
+        norm = st.slider("Embedding length ‖f‖", 0.25, 4.0, 1.0, 0.05, key="npair_norm")
+        normalize = st.toggle("Normalise (cosine version)", value=False, key="npair_normalize_instant")
+        l2_reg = st.select_slider("Penalty λ", [0.0, 0.002, 0.01, 0.05], value=0.002, key="npair_l2_instant")
+        anchor = st.selectbox("Anchor", range(N), key="npair_anchor", format_func=lambda i: f"a{i}")
+        view = instant.npair_view(BATCH, anchor, norm=norm, l2_reg=l2_reg, normalize=normalize)
+        st.metric("Batch loss", f"{view.loss:.4f}")
+        st.metric("This anchor's loss", f"{view.anchor_loss:.4f}")
+        if normalize:
+            st.info("Normalised: the length no longer matters, every logit is a cosine in [-1, 1].")
+        else:
+            st.caption(f"Logits = ‖f‖² · cos = {norm ** 2:.2f} · cos; the penalty adds "
+                       f"λ · 2‖f‖² = {l2_reg * 2 * norm ** 2:.4f}.")
+    with c2:
+        ui.chart(ui.instant_figure(view, f"Anchor a{anchor} against the {N} positives"), "npair_instant_fig")
+    st.caption("Grey dots are the other anchors: they are not in this anchor's loss. Marker size = gradient "
+               "weight on the anchor (the softmax probability for a negative, probability − 1 for the "
+               "positive); the arrow = the direction gradient descent moves the anchor.")
+    ui.chart(ui.breakdown_figure(view), "npair_instant_bars")
+
+
+instant_view()
+
+# ----------------------------------------------------------------------------- live run
+st.header("Train an encoder with the N-pair loss")
+st.caption("Each batch holds groups of one (anchor, positive) pair per normal class; pick at least two "
+           "normal classes.")
+
+
+def knobs() -> dict:
+    c1, c2 = st.columns(2)
+    return dict(
+        normalize=bool(c1.checkbox("Normalise (cosine version)", value=True, key="npair_normalize")),
+        l2_reg=float(c2.select_slider("Penalty λ", [0.0, 0.002, 0.01, 0.05], value=0.0, key="npair_l2")),
+    )
+
+
+form = ui.train_form(PAGE, knobs, epochs=8, batch_size=128, lr=1e-3)
+if form.submitted:
+    ui.run_and_store(PAGE, form, "npair")
+stored = st.session_state.get(f"{PAGE}_run")
+if stored:
+    ui.show_run(PAGE, stored)
+    ui.explorer(PAGE, stored)
+else:
+    st.info("Press **Train** to learn an embedding from the normal classes and see what it does to "
+            "anomaly detection.")

@@ -1,0 +1,103 @@
+"""SimCLR / NT-Xent (Chen et al. 2020): the idea, an instant view of τ, a live run, an explorer."""
+
+import streamlit as st
+
+from adlab import instant
+
+try:
+    from pages import _ui as ui
+except ImportError:  # the page file run on its own (streamlit run pages/simclr.py, AppTest)
+    import _ui as ui
+
+PAGE = "simclr"
+BATCH = instant.view_batch()  # 6 instances x 2 views, fixed seed
+N = len(BATCH.points) // 2
+
+st.title("SimCLR and the NT-Xent loss")
+st.markdown(
+    "**Instance discrimination: no labels needed.** Each sample is its own class. Two random "
+    "**augmentations** of the same sample (crop, flip, colour change, blur, noise) form the "
+    "**positive** pair; the views of every other sample in the batch are **negatives**. To pick its "
+    "partner out of the batch, the network has to keep what survives augmentation (shape, not "
+    "brightness). For anomaly detection we train on normal data only and hope that what the network "
+    "learned to keep sets normal samples apart from anomalies."
+)
+st.latex(
+    r"\ell_i = -\log\frac{\exp(\hat z_i\cdot\hat z_{j(i)}/\tau)}{\sum_{k\neq i}\exp(\hat z_i\cdot\hat z_k/\tau)},"
+    r"\qquad \mathcal{L}_{\text{NT-Xent}} = \frac{1}{2N}\sum_{i=1}^{2N}\ell_i"
+)
+st.markdown(
+    "- $2N$: the views in a batch, two per sample; $i$ runs over all of them.\n"
+    "- $\\hat z_i$: the L2-normalised output of the projection head for view $i$, so "
+    "$\\hat z_i\\cdot\\hat z_k$ is a cosine similarity.\n"
+    "- $j(i)$: the other view of the same sample, the only positive.\n"
+    "- $k \\ne i$: the denominator holds the positive and the $2N-2$ negatives.\n"
+    "- $\\tau$: the temperature (NT-Xent = *normalised, temperature-scaled cross-entropy*).\n"
+    "- **Decoupled** variant (DCL; Yeh et al., ECCV 2022): drop the positive from the denominator, so a "
+    "positive that is already close no longer damps the push on the negatives."
+)
+with st.expander("Paper, defaults, and where libraries differ", expanded=True):
+    st.markdown(
+        "- **Paper:** Chen, Kornblith, Norouzi & Hinton, *A Simple Framework for Contrastive Learning of "
+        "Visual Representations*, ICML 2020. The loss acts on a small projection head; the features "
+        "used afterwards come from the encoder before the head (this app's kNN score does the same).\n"
+        "- **Temperature:** $\\tau = 0.5$ for CIFAR-10 and $\\tau = 0.1$ for ImageNet (SimCLR); this app defaults to 0.5.\n"
+        "- **Libraries differ** in their default $\\tau$ and in whether the positive stays in the "
+        "denominator (NT-Xent) or not (decoupled); SupCon's loss with labels switched off is the same "
+        "loss (see the SupCon page)."
+    )
+
+# ----------------------------------------------------------------------------- instant view
+st.header("Move the temperature: how hard does the anchor push?")
+st.caption(f"A fixed batch of {N} samples × 2 augmented views on the unit circle (the number on each dot "
+           "is the sample; its two views are positives of each other). Nothing is trained here.")
+
+
+@st.fragment
+def instant_view() -> None:
+    c1, c2 = st.columns([1, 2])
+    with c1:
+        tau = st.slider("Temperature τ", 0.02, 1.0, 0.5, 0.01, key="simclr_tau")
+        decoupled = st.toggle("Decoupled (positive out of the denominator)", value=False,
+                              key="simclr_decoupled_instant")
+        anchor = st.selectbox("Anchor", range(len(BATCH.points)), key="simclr_anchor",
+                              format_func=lambda i: f"#{i} (sample {BATCH.labels[i]}, view {1 + i // N})")
+        view = instant.simclr_view(BATCH, anchor, temperature=tau, decoupled=decoupled)
+        st.metric("Batch loss", f"{view.loss:.4f}")
+        st.metric("This anchor's loss", f"{view.anchor_loss:.4f}")
+        pos = view.breakdown.role == "positive"
+        st.caption(f"The positive holds {view.breakdown.denominator_share[pos].sum():.0%} of the anchor's "
+                   f"denominator; a uniform batch would give {1 / (2 * N - 1):.0%}.")
+    with c2:
+        ui.chart(ui.instant_figure(view, "One view against the other 2N − 1"), "simclr_instant_fig")
+    st.caption("Marker size = gradient weight on the anchor (a negative's softmax share; share − 1 for the "
+               "positive). Low τ: the nearest negatives dominate; high τ: all negatives push about equally. "
+               "The arrow = the anchor's descent direction.")
+    ui.chart(ui.breakdown_figure(view), "simclr_instant_bars")
+
+
+instant_view()
+
+# ----------------------------------------------------------------------------- live run
+st.header("Train an encoder with SimCLR")
+st.caption("Class labels are not used for training: positives are two augmentations of one sample.")
+
+
+def knobs() -> dict:
+    c1, c2 = st.columns(2)
+    return dict(
+        temperature=float(c1.number_input("Temperature τ", 0.01, 2.0, 0.5, 0.01, key="simclr_train_tau")),
+        decoupled=bool(c2.checkbox("Decoupled (DCL)", value=False, key="simclr_decoupled")),
+    )
+
+
+form = ui.train_form(PAGE, knobs, epochs=8, batch_size=128, lr=1e-3)
+if form.submitted:
+    ui.run_and_store(PAGE, form, "simclr")
+stored = st.session_state.get(f"{PAGE}_run")
+if stored:
+    ui.show_run(PAGE, stored)
+    ui.explorer(PAGE, stored)
+else:
+    st.info("Press **Train** to learn an embedding from the normal classes and see what it does to "
+            "anomaly detection.")

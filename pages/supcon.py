@@ -1,0 +1,105 @@
+"""SupCon (Khosla et al. 2020): the idea, an instant view of the temperature, a live run, an explorer."""
+
+import streamlit as st
+
+from adlab import instant
+
+try:
+    from pages import _ui as ui
+except ImportError:  # the page file run on its own (streamlit run pages/supcon.py, AppTest)
+    import _ui as ui
+
+PAGE = "supcon"
+BATCH = instant.class_batch()  # 3 classes x 4 unit vectors, fixed seed
+
+st.title("Supervised contrastive loss (SupCon)")
+st.markdown(
+    "**Class discrimination with many positives and many negatives.** N-pair gives each anchor exactly "
+    "one positive. SupCon takes every other sample of the anchor's class in the batch as a "
+    "**positive**, including the second augmented view of the anchor itself, and everything else as a "
+    "**negative**. Each positive is pulled toward the anchor and every sample in the batch competes "
+    "for the anchor's attention in one softmax, whose sharpness the **temperature** $\\tau$ sets."
+)
+st.latex(
+    r"\mathcal{L}_{\text{out}} = \sum_{i\in I} \frac{-1}{|P(i)|}\sum_{p\in P(i)}"
+    r"\log\frac{\exp(\hat z_i\cdot\hat z_p/\tau)}{\sum_{a\in A(i)}\exp(\hat z_i\cdot\hat z_a/\tau)}"
+    r"\qquad"
+    r"\mathcal{L}_{\text{in}} = \sum_{i\in I} -\log\Big(\frac{1}{|P(i)|}\sum_{p\in P(i)}"
+    r"\frac{\exp(\hat z_i\cdot\hat z_p/\tau)}{\sum_{a\in A(i)}\exp(\hat z_i\cdot\hat z_a/\tau)}\Big)"
+)
+st.markdown(
+    "- $I$: the multi-view batch, two augmented views of each of $N$ samples ($2N$ rows).\n"
+    "- $\\hat z_i = z_i / \\lVert z_i \\rVert$: the normalised output of the projection head for row $i$.\n"
+    "- $A(i) = I \\setminus \\{i\\}$: every other row; positives **stay in** the denominator.\n"
+    "- $P(i)$: rows of $A(i)$ with the anchor's label; $|P(i)|$ their number.\n"
+    "- $\\tau$: the temperature; small $\\tau$ makes the softmax focus on the closest (hardest) samples.\n"
+    "- $\\mathcal{L}_{\\text{out}}$ averages the log outside, $\\mathcal{L}_{\\text{in}}$ inside. This app "
+    "averages over anchors (rather than summing) and skips an anchor with no positive instead of "
+    "producing NaN. Without labels ($P(i)$ = the other view only) the loss is SimCLR's."
+)
+with st.expander("Paper, defaults, and where libraries differ", expanded=True):
+    st.markdown(
+        "- **Paper:** Khosla et al., *Supervised Contrastive Learning*, NeurIPS 2020. The paper recommends "
+        "$\\mathcal{L}_{\\text{out}}$; both are offered here.\n"
+        "- **Temperature:** $\\tau = 0.1$ in the official code's CIFAR script.\n"
+        "- **Libraries differ:** the widely used PyTorch port (HobbitLong/SupContrast) defaults to "
+        "$\\tau = 0.07$ and multiplies the loss by $\\tau / \\tau_{\\text{base}}$ with "
+        "$\\tau_{\\text{base}} = 0.07$; that rescales the loss (and its gradients) but not the softmax, so "
+        "its loss values differ from this app's by that factor whenever $\\tau \\ne 0.07$."
+    )
+
+# ----------------------------------------------------------------------------- instant view
+st.header("Move the temperature: who gets the anchor's attention?")
+st.caption("A fixed batch of 12 unit vectors in 2-D (3 classes, the number on each dot). Nothing is "
+           "trained here: every same-class dot is a positive.")
+
+
+@st.fragment
+def instant_view() -> None:
+    c1, c2 = st.columns([1, 2])
+    with c1:
+        tau = st.slider("Temperature τ", 0.02, 1.0, 0.1, 0.01, key="supcon_tau")
+        variant = st.radio("Variant", ["out", "in"], horizontal=True, key="supcon_variant_instant",
+                           format_func=lambda v: f"L_{v}")
+        anchor = st.selectbox("Anchor", range(len(BATCH.points)), key="supcon_anchor",
+                              format_func=lambda i: f"#{i} (class {BATCH.labels[i]})")
+        view = instant.supcon_view(BATCH, anchor, temperature=tau, variant=variant)
+        st.metric("Batch loss", f"{view.loss:.4f}")
+        st.metric("This anchor's loss", f"{view.anchor_loss:.4f}")
+        neg = view.breakdown.role == "negative"
+        st.caption(f"Negatives hold {view.breakdown.denominator_share[neg].sum():.0%} of the anchor's "
+                   "denominator.")
+    with c2:
+        ui.chart(ui.instant_figure(view, "One anchor, its positives and negatives"), "supcon_instant_fig")
+    st.caption("Marker size = the term's gradient weight on the anchor: a negative's share of the "
+               "denominator, or (share − target) for a positive. Lower τ: the nearest negatives take almost "
+               "all the weight (hard-negative mining for free). The arrow = the anchor's descent direction.")
+    ui.chart(ui.breakdown_figure(view), "supcon_instant_bars")
+
+
+instant_view()
+
+# ----------------------------------------------------------------------------- live run
+st.header("Train an encoder with SupCon")
+
+
+def knobs() -> dict:
+    c1, c2, c3 = st.columns(3)
+    return dict(
+        temperature=float(c1.number_input("Temperature τ", 0.01, 2.0, 0.1, 0.01, key="supcon_train_tau")),
+        variant=c2.selectbox("Variant", ["out", "in"], key="supcon_variant", format_func=lambda v: f"L_{v}"),
+        use_labels=c3.radio("Positives", [True, False], key="supcon_positives", horizontal=True,
+                            format_func=lambda v: "by class" if v else "by augmentation"),
+    )
+
+
+form = ui.train_form(PAGE, knobs, epochs=15, batch_size=128, lr=1e-3)
+if form.submitted:
+    ui.run_and_store(PAGE, form, "supcon")
+stored = st.session_state.get(f"{PAGE}_run")
+if stored:
+    ui.show_run(PAGE, stored)
+    ui.explorer(PAGE, stored)
+else:
+    st.info("Press **Train** to learn an embedding from the normal classes and see what it does to "
+            "anomaly detection.")

@@ -1,0 +1,116 @@
+"""Triplet loss (FaceNet): the idea, an instant view of the margin, a live run, a per-anchor explorer."""
+
+import streamlit as st
+
+from adlab import instant
+
+try:
+    from pages import _ui as ui
+except ImportError:  # the page file run on its own (streamlit run pages/triplet.py, AppTest)
+    import _ui as ui
+
+PAGE = "triplet"
+BATCH = instant.class_batch()  # 3 classes x 4 unit vectors, fixed seed
+
+st.title("Triplet loss (FaceNet)")
+st.markdown(
+    "**Class discrimination with one positive and one negative at a time.** Pick an **anchor**, a "
+    "**positive** from the anchor's class and a **negative** from another class. The loss wants the "
+    "negative to sit farther from the anchor than the positive, by at least a **margin** $m$. Once it "
+    "does, the triplet is *easy*: its loss is zero and it teaches nothing. So what the network learns "
+    "depends on which triplets it is shown, and FaceNet picks them inside each batch (*online mining*)."
+)
+st.latex(
+    r"\mathcal{L}_{\text{triplet}} = \frac{1}{|T|}\sum_{(a,p,n)\in T}"
+    r"\max\!\big(d(a,p) - d(a,n) + m,\; 0\big),\qquad d(u,v) = \lVert f(x_u) - f(x_v)\rVert_2^2,"
+    r"\quad \lVert f(x)\rVert_2 = 1"
+)
+st.markdown(
+    "- $f(x)$: the network's embedding of $x$, L2-normalised so every point lies on the unit sphere.\n"
+    "- $(a, p, n)$: indices of anchor, positive (same class as $a$) and negative (another class).\n"
+    "- $T$: the triplets used in this batch (all of them, or only the semi-hard or hard ones).\n"
+    "- $d$: the **squared** Euclidean distance (FaceNet's choice; it ranges over $[0, 4]$ on the sphere).\n"
+    "- $m$: the margin, the gap the loss demands between $d(a,n)$ and $d(a,p)$.\n\n"
+    "Mining sorts each triplet by where the negative falls: **hard** $d(a,n) \\le d(a,p)$ (wrong order), "
+    "**semi-hard** $d(a,p) < d(a,n) < d(a,p) + m$ (right order, inside the margin: loss $> 0$), "
+    "**easy** $d(a,n) \\ge d(a,p) + m$ (loss $0$)."
+)
+with st.expander("Paper, defaults, and where libraries differ", expanded=True):
+    st.markdown(
+        "- **Paper:** Schroff, Kalenichenko & Philbin, *FaceNet: A Unified Embedding for Face Recognition "
+        "and Clustering*, CVPR 2015. Squared Euclidean distance between L2-normalised embeddings; online "
+        "mining inside the batch, preferring semi-hard negatives.\n"
+        "- **Margin:** $m = 0.2$ in the common FaceNet reference code (squared distances, normalised "
+        "embeddings). This app uses the same convention by default.\n"
+        "- **Libraries differ:** pytorch-metric-learning's triplet loss defaults to $m = 0.05$ on the "
+        "*plain* (not squared) Euclidean distance. The same number means a different gap under the two "
+        "conventions (a squared gap of 0.2 around $d^2 = 1$ is a plain gap of about 0.1), so always check "
+        "which distance a margin refers to. Untick *squared* below to use plain distances.\n"
+        "- **The seminar slide** writes the margin with a minus sign, $\\max(d(a,p) - d(a,n) - s, 0)$; the "
+        "margin has to be *added*, or the loss is already zero while the negative is still closer than "
+        "the positive."
+    )
+
+# ----------------------------------------------------------------------------- instant view
+st.header("Move the margin: which triplets still teach?")
+st.caption("A fixed batch of 12 unit vectors in 2-D (3 classes, the number on each dot). Nothing is "
+           "trained here: the loss and its parts are recomputed as you move the controls.")
+
+
+@st.fragment
+def instant_view() -> None:
+    c1, c2 = st.columns([1, 2])
+    with c1:
+        margin = st.slider("Margin m", 0.0, 1.0, 0.2, 0.01, key="triplet_margin")
+        squared = st.toggle("Squared distances (FaceNet)", value=True, key="triplet_squared_instant")
+        anchor = st.selectbox("Anchor", range(len(BATCH.points)), key="triplet_anchor",
+                              format_func=lambda i: f"#{i} (class {BATCH.labels[i]})")
+        positives = [i for i in range(len(BATCH.points)) if BATCH.labels[i] == BATCH.labels[anchor] and i != anchor]
+        farthest = instant.triplet_view(BATCH, anchor, margin=margin, squared=squared).positive
+        positive = st.selectbox("Positive that sets the band", positives, index=positives.index(farthest),
+                                key=f"triplet_positive_{anchor}", format_func=lambda i: f"#{i}",
+                                help="Defaults to the farthest positive, the one batch-hard mining picks.")
+        view = instant.triplet_view(BATCH, anchor, margin=margin, squared=squared, positive=positive)
+        st.metric("Batch loss (all triplets)", f"{view.loss:.4f}")
+        st.metric("This anchor's loss", f"{view.anchor_loss:.4f}")
+        counts, mine = view.counts, view.anchor_counts
+        st.markdown(
+            f"**Whole batch** ({counts['total']} triplets): {counts['easy']} easy · "
+            f"{counts['semi_hard']} semi-hard · {counts['hard']} hard  \n"
+            f"**This anchor** ({mine['total']}): {mine['easy']} easy · {mine['semi_hard']} semi-hard · "
+            f"{mine['hard']} hard"
+        )
+    with c2:
+        ui.chart(ui.instant_figure(view, "Rings: d(a,p) and d(a,p) + m around the anchor"), "triplet_instant_fig")
+    st.caption("Negatives are coloured by where they fall for the chosen positive: inside the inner ring "
+               "= hard, between the rings = semi-hard, outside = easy. The rings are drawn as Euclidean "
+               "radii; with squared distances the outer one sits at √(d² + m). Marker size = the term's "
+               "gradient weight on the anchor; the arrow = the direction gradient descent moves the anchor.")
+    ui.chart(ui.breakdown_figure(view), "triplet_instant_bars")
+
+
+instant_view()
+
+# ----------------------------------------------------------------------------- live run
+st.header("Train an encoder with the triplet loss")
+
+
+def knobs() -> dict:
+    c1, c2, c3 = st.columns(3)
+    return dict(
+        margin=float(c1.number_input("Margin m", 0.0, 4.0, 0.2, 0.05, key="triplet_train_margin")),
+        mining=c2.selectbox("Mining", ["semi-hard", "hard", "batch-hard", "all"], key="triplet_mining"),
+        squared=bool(c3.checkbox("Squared distances", value=True, key="triplet_squared")),
+    )
+
+
+form = ui.train_form(PAGE, knobs, epochs=8, batch_size=128, lr=3e-3)
+if form.submitted:
+    ui.run_and_store(PAGE, form, "triplet")
+stored = st.session_state.get(f"{PAGE}_run")
+if stored:
+    ui.show_run(PAGE, stored)
+    ui.explorer(PAGE, stored)
+else:
+    st.info("Press **Train** to learn an embedding from the normal classes and see what it does to "
+            "anomaly detection.")
