@@ -214,3 +214,12 @@ def fit(
     last = history.epoch_losses[-1] if history.epoch_losses else float("nan")
     emit(TrainEvent("end", cfg.epochs, cfg.epochs, step_count, last, history.seconds, model))
     return history
+
+
+def warm_up_optimizer() -> None:
+    """Build one Adam optimiser so torch imports its lazy machinery (``torch._dynamo``, ~4 s on a
+    small CPU) now rather than inside the user's first training run. Safe to call from a thread."""
+    param = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.Adam([param], lr=1e-3)
+    param.grad = torch.zeros(1)
+    opt.step()
