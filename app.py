@@ -4,30 +4,35 @@ Run with ``streamlit run app.py``. The pages follow the seminar's order: what a 
 distances, class discrimination (triplet, N-pair, SupCon), instance discrimination (SimCLR).
 """
 
+import threading
+
 import streamlit as st
 
 from adlab.device import available_devices, describe_device, pick_device
 from adlab.projection import warm_up
+from adlab.train import warm_up_optimizer
 
-st.set_page_config(page_title="adlab: contrastive anomaly detection", page_icon="🧭", layout="wide")
+st.set_page_config(page_title="adlab: contrastive anomaly detection", page_icon=":material/explore:", layout="wide")
 
 
 @st.cache_resource(show_spinner=False)
-def _warm_projection():
-    """Compile umap's numba kernels once per server, in a background thread, off the first click."""
+def _warm_up() -> threading.Thread:
+    """Once per server, in background threads, off the first click: compile umap's numba kernels
+    and let torch import its optimiser machinery."""
+    threading.Thread(target=warm_up_optimizer, name="adlab-warm-torch", daemon=True).start()
     return warm_up(background=True)
 
 
-_warm_projection()
+_warm_up()
 
 PAGES = {
-    "Start": [st.Page("pages/home.py", title="Home", icon="🏠", default=True)],
+    "Start": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
     "Contrastive learning": [
-        st.Page("pages/distances.py", title="Distance axioms", icon="📏"),
-        st.Page("pages/triplet.py", title="Triplet loss", icon="🔺"),
-        st.Page("pages/npair.py", title="N-pair loss", icon="🔗"),
-        st.Page("pages/supcon.py", title="SupCon", icon="🏷️"),
-        st.Page("pages/simclr.py", title="SimCLR / NT-Xent", icon="🔄"),
+        st.Page("pages/distances.py", title="Distance axioms", icon=":material/straighten:"),
+        st.Page("pages/triplet.py", title="Triplet loss", icon=":material/change_history:"),
+        st.Page("pages/npair.py", title="N-pair loss", icon=":material/link:"),
+        st.Page("pages/supcon.py", title="SupCon", icon=":material/label:"),
+        st.Page("pages/simclr.py", title="SimCLR / NT-Xent", icon=":material/sync_alt:"),
     ],
 }
 

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+try:
+    from pages._shell import ensure_app_shell
+except ImportError:  # the page file run on its own (AppTest)
+    from _shell import ensure_app_shell
+
+ensure_app_shell()
+
+
 import time
 
 import numpy as np

@@ -1,5 +1,12 @@
 """Home: the seminar's storyline and a map of the pages."""
 
+try:
+    from pages._shell import ensure_app_shell
+except ImportError:  # the page file run on its own (AppTest)
+    from _shell import ensure_app_shell
+
+ensure_app_shell()
+
 import streamlit as st
 
 st.title("Contrastive learning for anomaly detection")
@@ -48,7 +55,11 @@ with right:
 
 st.divider()
 st.subheader("Map of the pages")
-st.caption("Each page explains one idea, lets you move its knob on a fixed batch instantly, then trains a small model live and shows the feature space before and after.")
+st.caption(
+    "The first six pages explain one idea each: move its knob on a fixed batch instantly, then train a "
+    "small model live and see the feature space before and after. The anomaly-detection pages train "
+    "each detector on one normal class and show its scores, ROC curve and its own inner workings."
+)
 cols = st.columns(3)
 links = [
     ("pages/distances.py", "Distance axioms", "The four metric axioms, and where squared Euclidean, cosine and learned distances break them."),

@@ -1,5 +1,12 @@
 """N-pair loss (Sohn 2016): the idea, an instant view of the embedding length, a live run, an explorer."""
 
+try:
+    from pages._shell import ensure_app_shell
+except ImportError:  # the page file run on its own (AppTest)
+    from _shell import ensure_app_shell
+
+ensure_app_shell()
+
 import streamlit as st
 
 from adlab import instant

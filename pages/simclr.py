@@ -1,5 +1,12 @@
 """SimCLR / NT-Xent (Chen et al. 2020): the idea, an instant view of τ, a live run, an explorer."""
 
+try:
+    from pages._shell import ensure_app_shell
+except ImportError:  # the page file run on its own (AppTest)
+    from _shell import ensure_app_shell
+
+ensure_app_shell()
+
 import streamlit as st
 
 from adlab import instant

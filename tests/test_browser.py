@@ -97,6 +97,16 @@ def _no_exception(page):
         '[data-testid="stException"]').first.inner_text()
 
 
+def test_a_page_link_as_the_first_request_opens_inside_the_app(server, page):
+    """A shared link to a page, opened on a fresh server, must still get the app's sidebar."""
+    page.goto(f"{server}/supcon")
+    page.wait_for_selector('[data-testid="stMain"] h1', timeout=90_000)
+    _settle(page)
+    page.wait_for_selector("text=Computing on", timeout=30_000)
+    assert "SupCon" in page.locator('[data-testid="stMain"] h1').first.inner_text()
+    assert page.locator('[data-testid="stSidebarNavLink"]').count() == len(PAGES)
+
+
 @pytest.mark.parametrize("name", PAGES)
 def test_every_page_renders(server, page, name):
     SHOTS.mkdir(parents=True, exist_ok=True)
