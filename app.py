@@ -34,6 +34,13 @@ PAGES = {
         st.Page("pages/supcon.py", title="SupCon", icon=":material/label:"),
         st.Page("pages/simclr.py", title="SimCLR / NT-Xent", icon=":material/sync_alt:"),
     ],
+    "Anomaly detection": [
+        st.Page("pages/deep_svdd.py", title="Deep one-class (SVDD)", icon=":material/adjust:"),
+        st.Page("pages/goad.py", title="GOAD", icon=":material/shuffle:"),
+        st.Page("pages/droc.py", title="DROC", icon=":material/science:"),
+        st.Page("pages/csi.py", title="CSI", icon=":material/rotate_right:"),
+        st.Page("pages/compare.py", title="Compare", icon=":material/leaderboard:"),
+    ],
 }
 
 with st.sidebar:

@@ -138,21 +138,19 @@ def load_problem(spec: str, *, normal_class: str | None = None, seed: int = 0) -
     )
 
 
-def _build(method: str, *, epochs: int | None, seed: int, device: str):
-    from adlab.detectors import get_detector
+def _build(method: str, *, kind: str, epochs: int | None, seed: int, device: str):
+    """The detector with the quick defaults its page uses (adlab.experiment.quick_params)."""
+    from adlab.experiment import MethodSpec
 
-    cls = get_detector(method)
-    params = cls().get_params()
-    kwargs = {}
-    if "seed" in params:
-        kwargs["seed"] = seed
-    if "device" in params:
-        kwargs["device"] = device
+    overrides = {}
     if epochs is not None:
-        if "epochs" not in params:
+        from adlab.detectors import get_detector
+
+        if "epochs" not in get_detector(method)().get_params():
             raise CLIError(f"{method} does not train in epochs; drop --epochs")
-        kwargs["epochs"] = epochs
-    return cls(**kwargs)
+        overrides["epochs"] = epochs
+    spec = MethodSpec.quick(method, kind, seed=seed, **overrides)
+    return spec.build(device=device)
 
 
 def _fit(args: argparse.Namespace) -> dict:
@@ -161,7 +159,8 @@ def _fit(args: argparse.Namespace) -> dict:
 
     device = str(pick_device(args.device))
     problem = load_problem(args.data, normal_class=args.normal_class, seed=args.seed)
-    detector = _build(args.method, epochs=args.epochs, seed=args.seed, device=args.device)
+    kind = "image" if problem.X_train.ndim == 4 else "tabular"
+    detector = _build(args.method, kind=kind, epochs=args.epochs, seed=args.seed, device=args.device)
     start = time.perf_counter()
     detector.fit(problem.X_train)
     scores = detector.anomaly_score(problem.X_test)

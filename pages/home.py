@@ -67,6 +67,11 @@ links = [
     ("pages/npair.py", "N-pair loss", "One positive against many negatives at once."),
     ("pages/supcon.py", "SupCon", "Many positives per anchor, chosen by class, with a temperature."),
     ("pages/simclr.py", "SimCLR / NT-Xent", "No labels: augmented views are the positives."),
+    ("pages/deep_svdd.py", "Deep one-class (SVDD)", "Pull normal data to a centre; watch it collapse when the guards are off."),
+    ("pages/goad.py", "GOAD", "Transformations become classes; a triplet loss to their centres."),
+    ("pages/droc.py", "DROC", "Contrastive features with rotated copies as negatives, then a shallow one-class model."),
+    ("pages/csi.py", "CSI", "Shifted (rotated) instances as negatives; the score split into its terms."),
+    ("pages/compare.py", "Compare", "Every method and baseline on one split: AUROC, AUPRC, F1, time, ROC, UMAP."),
 ]
 for i, (path, title, text) in enumerate(links):
     with cols[i % 3]:

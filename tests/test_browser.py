@@ -23,7 +23,9 @@ pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="no chromium here (Debian: apt-get install -y chromium)"),
 ]
 
-PAGES = ["", "distances", "triplet", "npair", "supcon", "simclr"]
+LOSS_PAGES = ["distances", "triplet", "npair", "supcon", "simclr"]
+DETECTOR_PAGES = ["deep_svdd", "goad", "droc", "csi", "compare"]
+PAGES = ["", *LOSS_PAGES, *DETECTOR_PAGES]
 
 
 def _free_port() -> int:
@@ -113,9 +115,12 @@ def test_every_page_renders(server, page, name):
     page.goto(f"{server}/{name}")
     page.wait_for_selector('[data-testid="stMain"] h1', timeout=90_000)
     _settle(page)
-    if name:
-        # every page but Home shows at least one plotly figure without training
+    if name in LOSS_PAGES:
+        # the teaching pages show figures (instant views) before anything is trained
         page.wait_for_selector('[data-testid="stPlotlyChart"] .js-plotly-plot', timeout=60_000)
+    elif name:
+        # the detector pages open on their training form
+        page.get_by_role("button", name="Train").or_(page.get_by_role("button", name="Run")).first.wait_for(timeout=60_000)
     _no_exception(page)
     _shoot(page, SHOTS / f"{name or 'home'}.png")
 
@@ -130,3 +135,15 @@ def test_train_simclr_in_the_browser(server, page):
     _no_exception(page)
     assert page.locator('[data-testid="stMetric"]').count() >= 2
     _shoot(page, SHOTS / "simclr_trained.png")
+
+
+def test_train_goad_in_the_browser(server, page):
+    page.goto(f"{server}/goad")
+    page.wait_for_selector('[data-testid="stMain"] h1', timeout=90_000)
+    _settle(page)
+    page.get_by_role("button", name="Train").first.click()
+    page.wait_for_selector('[data-testid="stMetric"]', timeout=180_000)
+    _settle(page, timeout=180_000)
+    page.wait_for_selector('[data-testid="stPlotlyChart"] .js-plotly-plot', timeout=60_000)
+    _no_exception(page)
+    _shoot(page, SHOTS / "goad_trained.png")

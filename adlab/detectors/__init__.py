@@ -2,12 +2,13 @@
 
 from adlab.detectors.base import DeepDetector, Detector, NotFittedError, check_X
 from adlab.detectors.baselines import IsolationForestDetector, KNNDetector, OCSVMDetector
+from adlab.detectors.csi import CSI
 from adlab.detectors.deep_svdd import DeepSVDD
 from adlab.detectors.droc import DROC
 from adlab.detectors.goad import GOAD
 
 DETECTORS: dict[str, type[Detector]] = {
-    cls.name: cls for cls in (DeepSVDD, GOAD, DROC, KNNDetector, IsolationForestDetector, OCSVMDetector)
+    cls.name: cls for cls in (DeepSVDD, GOAD, DROC, CSI, KNNDetector, IsolationForestDetector, OCSVMDetector)
 }
 
 
@@ -20,6 +21,7 @@ def get_detector(name: str) -> type[Detector]:
 
 
 __all__ = [
+    "CSI",
     "DETECTORS",
     "DROC",
     "DeepDetector",

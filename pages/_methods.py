@@ -1,0 +1,267 @@
+"""Streamlit helpers shared by the anomaly-detector pages (Deep SVDD, GOAD, DROC, CSI, Compare).
+
+The training form, the run with its progress bar and error handling, and the results block every
+detector page shows (metrics, UMAP before/after, score histogram, ROC, loss curve). Everything that
+computes lives in :mod:`adlab.experiment`; datasets and splits come from the loss pages' helpers.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import streamlit as st
+import torch
+
+from adlab import projection, viz
+from adlab.data import DataError, Split
+from adlab.device import pick_device
+from adlab.experiment import DetectorRun, MethodSpec, run_detector
+from adlab.train import Callback, NonFiniteLoss, TrainEvent
+
+try:
+    from pages import _ui as ui
+except ImportError:  # a page file run on its own (AppTest.from_file, streamlit run pages/x.py)
+    import _ui as ui
+
+ALL_DATASETS: tuple[str, ...] = tuple(ui.DATASETS)
+IMAGE_DATASETS: tuple[str, ...] = ("digits",)
+DIGITS_NORMAL: tuple[str, ...] = ("3",)  # one normal class, the other nine are anomalies
+LR_CHOICES = (1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2)
+BATCH_CHOICES = (16, 32, 64, 128, 256)
+FAILURES = (ValueError, NonFiniteLoss, DataError)  # errors the user can fix: st.error, no traceback
+
+
+def _warm_optimizer() -> None:
+    # The first torch.optim optimiser imports torch._dynamo, which takes seconds on a busy CPU.
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+
+
+@st.cache_resource(show_spinner=False)
+def warm_torch() -> threading.Thread:
+    """Pay torch's one-off optimiser import in a background thread, off the first click on Train."""
+    thread = threading.Thread(target=_warm_optimizer, name="adlab-torch-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def default_classes(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The one-class protocol's default: digits = one normal digit vs the rest; toy = clusters vs planted anomalies."""
+    names = ui.load_dataset(name).class_names
+    if name == "digits":
+        return DIGITS_NORMAL, tuple(n for n in names if n not in DIGITS_NORMAL)
+    return tuple(n for n in names if n != "anomaly"), ("anomaly",)
+
+
+def hover_labels(dataset: str, y: np.ndarray) -> list[str]:
+    names = ui.load_dataset(dataset).class_names
+    return [f"class {names[c]}" for c in y]
+
+
+# ----------------------------------------------------------------------------- form
+@dataclass
+class DetectorForm:
+    """What the form returned: the split to use and the detector's parameters (not yet validated)."""
+
+    submitted: bool
+    dataset: str
+    kind: str
+    normal: tuple[str, ...]
+    anomalous: tuple[str, ...]
+    seed: int
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def setting(self) -> tuple:
+        """Everything but the detector's knobs: two runs with the same setting can be compared."""
+        return (self.dataset, self.normal, self.anomalous, self.seed)
+
+
+def detector_form(
+    page: str,
+    knobs: Callable[[str], dict[str, Any]] | None = None,
+    *,
+    datasets: Sequence[str] = ALL_DATASETS,
+    epochs: int = 10,
+    lr: float = 1e-3,
+    batch_size: int = 64,
+    training: bool = True,
+    submit: str = "Train",
+    submit_key: str | None = None,
+) -> DetectorForm:
+    """Dataset picker (outside the form, so the class lists follow it) and the training form.
+
+    ``knobs(kind)`` draws the method's own widgets inside the form ("image" or "tabular" data) and
+    returns detector parameters. With ``training=True`` the form also holds epochs, learning rate
+    and batch size (returned as ``params``); the seed is always there. Widget keys start with
+    ``page``; the submit button is ``submit_key`` (default ``f"{page}_train"``).
+    """
+    warm_torch()
+    name = st.selectbox("Dataset", datasets, key=f"{page}_dataset", format_func=lambda d: ui.DATASET_LABELS.get(d, d))
+    ds = ui.load_dataset(name)
+    normal0, anomalous0 = default_classes(name)
+    params: dict[str, Any] = {}
+    with st.form(f"{page}_form"):
+        c1, c2 = st.columns(2)
+        normal = c1.multiselect("Normal classes (the training data)", ds.class_names, default=list(normal0),
+                                key=f"{page}_normal_{name}")
+        anomalous = c2.multiselect("Anomalous classes (appear only in the test set)", ds.class_names,
+                                   default=list(anomalous0), key=f"{page}_anomalous_{name}")
+        if training:
+            c1, c2, c3, c4 = st.columns(4)
+            params["epochs"] = int(c1.number_input("Epochs", 1, 500, epochs, key=f"{page}_epochs"))
+            params["lr"] = float(c2.select_slider("Learning rate", LR_CHOICES, value=lr, key=f"{page}_lr",
+                                                  format_func=lambda v: f"{v:g}"))
+            params["batch_size"] = int(c3.select_slider("Batch size", BATCH_CHOICES, value=batch_size,
+                                                        key=f"{page}_batch"))
+            seed = int(c4.number_input("Seed", 0, 10_000, 0, key=f"{page}_seed",
+                                       help="Seeds the split, the initial weights and the batch order."))
+        else:
+            seed = int(st.number_input("Seed", 0, 10_000, 0, key=f"{page}_seed"))
+        if knobs is not None:
+            params.update(knobs(ds.kind))
+        submitted = st.form_submit_button(submit, type="primary", key=submit_key or f"{page}_train")
+    if training:
+        params["seed"] = seed
+    return DetectorForm(submitted, name, ds.kind, tuple(normal), tuple(anomalous), seed, params)
+
+
+# ----------------------------------------------------------------------------- running
+@contextmanager
+def cpu_threads() -> Iterator[None]:
+    """One torch thread while training on the CPU: these models are tiny, and on a busy 2-core
+    machine the default two OpenMP threads make them many times slower."""
+    previous = torch.get_num_threads()
+    if pick_device(ui.device()).type == "cpu":
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def progress_callback(bar: Any, *, prefix: str = "", start: float = 0.0, span: float = 1.0) -> Callback:
+    """An ``adlab.train`` callback that moves ``bar`` (an ``st.progress``) at most five times a second.
+
+    The bar shows ``start + span * event.fraction`` (for several runs behind one bar).
+    """
+    last = [0.0]
+
+    def update(event: TrainEvent) -> None:
+        now = time.perf_counter()
+        if event.kind == "step" and now - last[0] < 0.2:
+            return
+        last[0] = now
+        where = f"epoch {min(event.epoch + 1, event.epochs)}/{event.epochs}"
+        bar.progress(min(1.0, start + span * event.fraction), text=f"{prefix}{where} · loss {event.loss:.4f}")
+
+    return update
+
+
+def split_of(form: DetectorForm) -> Split:
+    return ui.make_split(form.dataset, form.normal, form.anomalous, form.seed)
+
+
+def train(form: DetectorForm, spec: MethodSpec, *, label: str = "Training…",
+          name: str = "") -> tuple[DetectorRun, Split] | None:
+    """Fit ``spec`` on the form's split with a live progress bar; ``None`` (and ``st.error``) on failure.
+
+    ``name`` qualifies the method in the finished status line (e.g. "guards off").
+    """
+    with st.status(label, expanded=True) as status:
+        bar = st.progress(0.0, text="building the split")
+        try:
+            split = split_of(form)
+            with cpu_threads():
+                run = run_detector(split, spec, device=ui.device(), callbacks=[progress_callback(bar)])
+        except FAILURES as err:
+            status.update(label="Training failed", state="error")
+            st.error(str(err))
+            return None
+        device = run.history.device if run.history is not None else "cpu"
+        what = f"{spec.label}, {name}" if name else spec.label
+        status.update(label=f"{what}: trained in {run.fit_seconds:.1f} s on {device}",
+                      state="complete", expanded=False)
+    return run, split
+
+
+def train_and_store(page: str, form: DetectorForm, spec: MethodSpec) -> dict[str, Any] | None:
+    """:func:`train`, then keep ``{"run", "split", "dataset"}`` under ``f"{page}_run"`` (dropped on failure)."""
+    st.session_state.pop(f"{page}_run", None)
+    result = train(form, spec)
+    if result is None:
+        return None
+    stored = {"run": result[0], "split": result[1], "dataset": form.dataset}
+    st.session_state[f"{page}_run"] = stored
+    return stored
+
+
+# ----------------------------------------------------------------------------- results
+@st.cache_data(show_spinner="Projecting the features with UMAP…")
+def umap_cached(features: np.ndarray, seed: int = 0) -> np.ndarray:
+    """:func:`adlab.projection.umap_2d`, cached on the feature array."""
+    return projection.umap_2d(features, seed=seed)
+
+
+def metric_row(run: DetectorRun) -> None:
+    """AUROC / AUPRC / F1 (with the change against the untrained detector) and the training time."""
+    cols = st.columns(4)
+    for col, (key, label) in zip(cols, (("auroc", "AUROC"), ("auprc", "AUPRC"), ("f1", "F1")), strict=False):
+        value = run.metrics[key]
+        if run.metrics_before is not None:
+            before = run.metrics_before[key]
+            col.metric(label, f"{value:.3f}", delta=f"{value - before:+.3f} vs untrained",
+                       help=f"{label} of the same detector at initialisation (same seed, no training step): "
+                            f"{before:.3f}")
+        else:
+            col.metric(label, f"{value:.3f}")
+    cols[3].metric("Training time", f"{run.fit_seconds:.1f} s",
+                   help=f"Scoring the {len(run.scores)} test points took {run.score_seconds:.2f} s.")
+
+
+def show_results(page: str, stored: dict[str, Any], *, score_text: str) -> None:
+    """The block every detector page shows after training: metrics, UMAP pair, histogram, ROC, loss."""
+    run: DetectorRun = stored["run"]
+    split: Split = stored["split"]
+    st.subheader("Detection on the test split")
+    st.caption(f"{stored['dataset']}: {len(split.X_train)} normal training points; {len(split.X_test)} test "
+               f"points, {int(run.is_anomaly.sum())} of them anomalous. {score_text} AUPRC and F1 depend on "
+               "the share of anomalies in the test set; F1 flags the top-scored fraction equal to that share.")
+    metric_row(run)
+    before = run.test_before if run.test_before is not None else run.test_after
+    before2d, after2d = ui.umap_pair_cached(before, run.test_after)
+    ui.chart(viz.umap_pair_figure(before2d, after2d, run.is_anomaly, hover=hover_labels(stored["dataset"], run.y_test),
+                                  titles=("At initialisation (untrained, same seed)", "After training")),
+             f"{page}_umap")
+    st.caption("UMAP of the test points in the detector's feature space (what `embed` returns), before and "
+               "after training; the right map is rotated and scaled onto the left one.")
+    left, right = st.columns(2)
+    ui.chart(viz.score_histogram_figure(run.scores, run.is_anomaly, "Anomaly scores of the test points"),
+             f"{page}_hist", left)
+    curves = {"after training": (run.is_anomaly, run.scores)}
+    if run.scores_before is not None:
+        curves["untrained"] = (run.is_anomaly, run.scores_before)
+    ui.chart(viz.roc_figure(curves), f"{page}_roc", right)
+    history = run.history
+    if history is not None and history.step_losses:
+        ui.chart(viz.loss_curve_figure(history.step_losses, history.epoch_losses), f"{page}_loss_curve")
+
+
+def point_picker(page: str, stored: dict[str, Any], *, label: str = "Test point") -> int:
+    """Pick a test point by index (default: the first anomalous one) and say what it is."""
+    run: DetectorRun = stored["run"]
+    n = len(run.scores)
+    default = int(np.flatnonzero(run.is_anomaly)[0]) if run.is_anomaly.any() else 0
+    i = int(st.number_input(label, 0, n - 1, default, key=f"{page}_point",
+                            help="An index into the test set; anomalous points are the non-normal classes."))
+    names = ui.load_dataset(stored["dataset"]).class_names
+    rank = int((run.scores > run.scores[i]).sum()) + 1
+    kind = "anomalous" if run.is_anomaly[i] else "normal"
+    st.markdown(f"Test point **#{i}**: class **{names[run.y_test[i]]}** ({kind}); anomaly score "
+                f"**{run.scores[i]:.4g}**, rank {rank} of {n} (1 = most anomalous).")
+    return i

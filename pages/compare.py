@@ -1,0 +1,123 @@
+"""Compare every detector and the shallow baselines on one split of one dataset."""
+
+try:
+    from pages._shell import ensure_app_shell
+except ImportError:  # the page file run on its own (AppTest)
+    from _shell import ensure_app_shell
+
+ensure_app_shell()
+
+import time
+
+import streamlit as st
+
+from adlab import viz
+from adlab import viz_detectors as vd
+from adlab.experiment import (
+    LABELS,
+    METHODS,
+    MethodSpec,
+    applicable,
+    group_identical,
+    run_detector,
+    summary_rows,
+)
+
+try:
+    from pages import _methods as m
+    from pages import _ui as ui
+except ImportError:  # the page file run on its own (streamlit run pages/compare.py, AppTest)
+    import _methods as m
+    import _ui as ui
+
+PAGE = "compare"
+
+st.title("Compare the detectors")
+st.markdown(
+    "Every method of the previous pages, and three shallow baselines on the raw input, trained on the "
+    "**same normal training set** and scored on the **same test set**. Each deep method runs with its quick "
+    "settings (a few seconds each on a laptop CPU), so this is a fair race between small models, not a "
+    "replay of the papers' numbers. On the 8×8 digits the raw pixels are already a good feature space: the "
+    "baselines are hard to beat there. That is a lesson too: contrastive features pay off on data where "
+    "raw distances mean little (natural images), and the tricks (rotations as negatives) need data that "
+    "can be rotated."
+)
+
+
+def knobs(kind: str) -> dict:
+    options = [name for name in METHODS if applicable(name, kind)]
+    methods = st.multiselect("Methods", options, default=options, key=f"{PAGE}_methods_{kind}",
+                             format_func=LABELS.get,
+                             help="CSI needs images, so it is not offered on the toy sets.")
+    return dict(methods=methods)
+
+
+form = m.detector_form(PAGE, knobs, training=False, submit="Run all", submit_key="compare_run")
+
+if form.submitted:
+    st.session_state.pop(f"{PAGE}_results", None)
+    methods = list(form.params["methods"])
+    runs, errors = {}, {}
+    started = time.perf_counter()
+    with st.status("Training every method…", expanded=True) as status:
+        bar = st.progress(0.0, text="building the split")
+        try:
+            if not methods:
+                raise ValueError("methods is empty: pick at least one method")
+            split = m.split_of(form)
+        except m.FAILURES as err:
+            status.update(label="Nothing to run", state="error")
+            st.error(str(err))
+            split = None
+        if split is not None:
+            for k, method in enumerate(methods):
+                label = LABELS[method]
+                share = 1.0 / len(methods)
+                bar.progress(k * share, text=f"{label} ({k + 1}/{len(methods)})")
+                callback = m.progress_callback(bar, prefix=f"{label} ({k + 1}/{len(methods)}): ",
+                                               start=k * share, span=share)
+                try:
+                    spec = MethodSpec.quick(method, form.kind, seed=form.seed)
+                    with m.cpu_threads():
+                        runs[method] = run_detector(split, spec, device=ui.device(), callbacks=[callback],
+                                                    before=False)
+                except m.FAILURES as err:
+                    errors[method] = str(err)
+            bar.progress(1.0, text="done")
+            seconds = time.perf_counter() - started
+            status.update(label=f"{len(runs)} methods trained and scored in {seconds:.1f} s",
+                          state="complete" if runs else "error", expanded=False)
+            for method, message in errors.items():
+                st.error(f"{LABELS[method]}: {message}")
+            if runs:
+                st.session_state[f"{PAGE}_results"] = {"runs": runs, "errors": errors, "split": split,
+                                                   "dataset": form.dataset, "seconds": seconds}
+
+stored = st.session_state.get(f"{PAGE}_results")
+if not stored:
+    st.info("Press **Run all** to train every selected method on the same split.")
+    st.stop()
+
+runs, split = stored["runs"], stored["split"]
+first = next(iter(runs.values()))
+st.subheader("Scores on the test split")
+st.caption(f"{stored['dataset']}: {len(split.X_train)} normal training points; {len(split.X_test)} test points, "
+           f"{int(first.is_anomaly.sum())} of them anomalous. Total time {stored['seconds']:.1f} s (training, "
+           "scoring, feature extraction). F1 flags the top-scored fraction equal to the share of anomalies.")
+rows = summary_rows(runs)
+st.dataframe(
+    {key: [round(r[key], 3) if isinstance(r[key], float) else r[key] for r in rows] for key in rows[0]},
+    hide_index=True, key=f"{PAGE}_table",
+)
+ui.chart(viz.roc_figure({LABELS[name]: (run.is_anomaly, run.scores) for name, run in runs.items()}), f"{PAGE}_roc")
+
+st.subheader("Feature spaces after training")
+groups = group_identical({name: run.test_after for name, run in runs.items()})
+maps = {" = ".join(LABELS[n].replace(" (raw input)", "") for n in names)
+        + (" (raw input)" if all(n not in ("deepsvdd", "goad", "droc", "csi") for n in names) else ""):
+        m.umap_cached(feats) for names, feats in groups.items()}
+ui.chart(vd.umap_grid_figure(maps, first.is_anomaly, cols=3, hover=m.hover_labels(stored["dataset"], first.y_test)),
+         f"{PAGE}_umaps")
+st.caption("UMAP of the test points in each method's feature space (what `embed` returns: φ(x) for Deep SVDD, "
+           "the untransformed copy's features for GOAD, normalised encoder features for DROC, encoder features "
+           "for CSI; the baselines share one panel, since they all see the input itself).")

@@ -1,0 +1,170 @@
+"""Deep one-class classification (Deep SVDD): pull the normal data to a centre, flag what stays far."""
+
+try:
+    from pages._shell import ensure_app_shell
+except ImportError:  # the page file run on its own (AppTest)
+    from _shell import ensure_app_shell
+
+ensure_app_shell()
+
+import numpy as np
+import streamlit as st
+
+from adlab import viz_detectors as vd
+from adlab.experiment import MethodSpec, sphere_coordinates
+
+try:
+    from pages import _methods as m
+    from pages import _ui as ui
+except ImportError:  # the page file run on its own (streamlit run pages/deep_svdd.py, AppTest)
+    import _methods as m
+    import _ui as ui
+
+PAGE = "deep_svdd"
+GUARDS = {
+    "on": dict(no_bias=True, bn_no_affine=True, c_from_init=True, c_eps=True),
+    "off": dict(no_bias=False, bn_no_affine=False, c_from_init=False, c_eps=False),
+}
+
+st.title("Deep one-class classification (Deep SVDD)")
+st.markdown(
+    "**One class, one centre.** We only have normal data, so we train a network $\\phi$ to map every "
+    "normal sample close to a single point $c$ in feature space. After training, a new sample is judged "
+    "by where it lands: beyond a distance $R$ from $c$ (or, in density terms, in a sparse region) means "
+    "anomalous. It is the classical SVDD / one-class SVM picture, except that the feature map is a deep "
+    "network learned for the job instead of a fixed kernel."
+)
+st.latex(r"\min_{\phi}\ \frac1n\sum_{i=1}^{n}\lVert\phi(x_i)-c\rVert^2"
+         r"\qquad\text{(one-class)}")
+st.latex(r"\min_{\phi,R}\ R^2+\frac{1}{\nu n}\sum_{i=1}^{n}\max\bigl(0,\ \lVert\phi(x_i)-c\rVert^2-R^2\bigr)"
+         r"\qquad\text{(soft boundary)}")
+st.latex(r"s(x)=\lVert\phi(x)-c\rVert^2\qquad\text{(higher = more anomalous)}")
+st.markdown(
+    "- $x_i$: the $n$ normal training samples; $\\phi$: the network (a small CNN for images, an MLP for rows).\n"
+    "- $c$: the centre, fixed before training to the mean of $\\phi(x_i)$ of the untrained network.\n"
+    "- $R$: the radius of the sphere. Soft boundary: $R$ is learnt and a fraction of about $\\nu$ of "
+    "the training points may stay outside; one-class: $R$ is only drawn, as the $(1-\\nu)$ quantile of "
+    "the training distances.\n"
+    "- $s(x)$: the squared distance to $c$. The sphere is a threshold on it; the ranking (and AUROC) "
+    "does not need one."
+)
+st.markdown(
+    "**The catch: collapse.** The loss is 0 when $\\phi$ maps *everything* onto $c$, normal or not. "
+    "The official code blocks the easy ways there: **no bias terms** (a last-layer bias equal to $c$ "
+    "with zero weights is a constant map), **BatchNorm without a learnt scale/shift**, **$c$ from an "
+    "initial forward pass** instead of a free or zero vector, and **no coordinate of $c$ near 0** "
+    "(|c_k| ≥ 0.1). Switch these guards off below and watch the features shrink."
+)
+with st.expander("Paper, numbers, and how this app differs", expanded=False):
+    st.markdown(
+        "- **Paper:** Ruff, Vandermeulen, Görnitz, Deecke, Siddiqui, Binder, Müller & Kloft, *Deep One-Class "
+        "Classification*, ICML 2018. Official code: `lukasruff/Deep-SVDD-PyTorch`.\n"
+        "- **Reported one-class mean AUROC:** MNIST 94.8, CIFAR-10 64.8 (unverified).\n"
+        "- **Here:** no autoencoder pretraining (the paper pretrains, then trains 150 epochs at lr 1e-4); "
+        "quick runs of a few dozen epochs with Adam; the BatchNorm statistics are recomputed on the "
+        "training set after training. The digits are 8×8, far smaller than MNIST."
+    )
+
+# ----------------------------------------------------------------------------- training
+st.header("Train Deep SVDD")
+
+
+def knobs(kind: str) -> dict:
+    c1, c2, c3, c4 = st.columns(4)
+    guards = c1.radio("Collapse guards", ["on", "off", "both"], index=0, key=f"{PAGE}_guards", horizontal=True,
+                      help="'both' trains twice with the same seed, guards on and off, and shows them side by side.")
+    batchnorm = c2.checkbox("BatchNorm layers", value=True, key=f"{PAGE}_batchnorm",
+                            help="BatchNorm keeps each hidden unit at unit batch variance, which by itself slows "
+                                 "the collapse a lot: switch it off to see the guards' effect clearly.")
+    objective = c3.radio("Objective", ["one-class", "soft-boundary"], key=f"{PAGE}_objective", horizontal=True)
+    nu = c4.slider("ν (outside fraction)", 0.01, 0.5, 0.1, 0.01, key=f"{PAGE}_nu")
+    rep_dim = st.select_slider("Feature dimension of φ", [2, 4, 8, 16, 32, 64], value=32, key=f"{PAGE}_rep_dim")
+    return dict(guards=guards, batchnorm=batchnorm, objective=objective, nu=float(nu), rep_dim=int(rep_dim))
+
+
+form = m.detector_form(PAGE, knobs, epochs=30, lr=1e-3, batch_size=128)
+st.caption("To see the collapse: toy blobs, BatchNorm off, learning rate 0.01, 100 epochs, guards **both**.")
+
+if form.submitted:
+    params = dict(form.params)
+    choice = params.pop("guards")
+    st.session_state.pop(f"{PAGE}_run", None)
+    runs = st.session_state.get(f"{PAGE}_runs", {})
+    signature = (form.setting, tuple(sorted(params.items())))
+    if runs.get("signature") != signature:  # another setting: earlier runs are not comparable
+        runs = {"signature": signature}
+    for guard in (["on", "off"] if choice == "both" else [choice]):
+        runs.pop(guard, None)
+        try:
+            spec = MethodSpec.quick("deepsvdd", form.kind, **params, **GUARDS[guard])
+        except ValueError as err:
+            st.error(str(err))
+            break
+        result = m.train(form, spec, label=f"Training with the guards {guard}…", name=f"guards {guard}")
+        if result is None:
+            break
+        runs[guard] = {"run": result[0], "split": result[1], "dataset": form.dataset, "guards": guard}
+        st.session_state[f"{PAGE}_run"] = runs["on"] if "on" in runs else runs[guard]
+    st.session_state[f"{PAGE}_runs"] = runs
+
+stored = st.session_state.get(f"{PAGE}_run")
+if not stored:
+    st.info("Press **Train** to fit Deep SVDD on the normal classes and score the test set.")
+    st.stop()
+
+st.markdown(f"Results of the run with the guards **{stored['guards']}**.")
+m.show_results(PAGE, stored, score_text="Score = ‖φ(x) − c‖².")
+
+# ----------------------------------------------------------------------------- the hypersphere
+st.header("The hypersphere")
+
+
+def sphere_view(stored: dict, key: str, *, title: str) -> None:
+    run = stored["run"]
+    det = run.detector
+    r, theta = sphere_coordinates(run.test_after, det.center_)
+    ui.chart(vd.sphere_figure(r, theta, run.is_anomaly, det.radius_, title=title,
+                              hover=m.hover_labels(stored["dataset"], run.y_test)), key)
+
+
+run = stored["run"]
+det = run.detector
+dist = np.sqrt(run.scores)
+c1, c2, c3 = st.columns(3)
+c1.metric("Radius R", f"{det.radius_:.4g}")
+c2.metric("Normal test points inside the sphere", f"{np.mean(dist[~run.is_anomaly] <= det.radius_):.0%}")
+c3.metric("Anomalies outside the sphere", f"{np.mean(dist[run.is_anomaly] > det.radius_):.0%}")
+left, right = st.columns(2)
+with left:
+    sphere_view(stored, f"{PAGE}_sphere", title="Test points around c")
+ui.chart(vd.distance_histogram_figure(dist, run.is_anomaly, det.radius_), f"{PAGE}_distances", right)
+st.caption("Left: each test point at its true distance from c; the direction is only a 2-D summary "
+           "(the two main axes of φ(x) − c). Right: the same distances as histograms, R dashed.")
+
+# ----------------------------------------------------------------------------- collapse
+st.header("Collapse: guards on and off")
+runs = st.session_state.get(f"{PAGE}_runs", {})
+if "on" in runs and "off" in runs:
+    cols = st.columns(2)
+    for col, guard in zip(cols, ("on", "off"), strict=True):
+        one = runs[guard]["run"]
+        d = one.detector
+        with col:
+            st.subheader(f"Guards {guard}")
+            a, b = st.columns(2)
+            a.metric(f"Collapse ratio (guards {guard})", f"{d.collapse_ratio_:.2e}",
+                     help="Mean feature variance over the training set after training / before training.")
+            b.metric(f"Median test score (guards {guard})", f"{np.median(one.scores):.2e}")
+            a.metric(f"AUROC (guards {guard})", f"{one.metrics['auroc']:.3f}")
+            b.metric(f"Feature variance (guards {guard})",
+                     f"{d.initial_feature_variance_:.1e} → {d.feature_variance_:.1e}",
+                     help="Mean per-coordinate variance of φ over the training set, before → after training.")
+            sphere_view(runs[guard], f"{PAGE}_sphere_{guard}", title=f"Guards {guard}: test points around c")
+    curves = {f"guards {g}": runs[g]["run"].history.epoch_losses for g in ("on", "off")}
+    ui.chart(vd.loss_curves_figure(curves), f"{PAGE}_collapse_loss")
+    st.caption("A collapsing map shrinks every feature towards c: the variance ratio and the scores drop by "
+               "orders of magnitude and the loss keeps falling instead of levelling off. AUROC can survive for "
+               "a while, on distances too small to mean anything, so look at the scale, not only at AUROC.")
+else:
+    st.info("Train with the guards **both** (or once on and once off, with the same settings) to compare "
+            "the two runs side by side.")

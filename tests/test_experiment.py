@@ -1,0 +1,164 @@
+"""adlab.experiment: one detector run on a split, the untrained 'before', and the per-method helpers."""
+
+import numpy as np
+import pytest
+
+from adlab.data import load_digits, make_toy, one_class_split
+from adlab.detectors import DeepSVDD
+from adlab.experiment import (
+    BASELINES,
+    DEEP_METHODS,
+    METHODS,
+    MethodSpec,
+    applicable,
+    balanced_rows,
+    csi_variant_metrics,
+    goad_centre_map,
+    group_identical,
+    quick_params,
+    run_detector,
+    scorer_grid,
+    sphere_coordinates,
+    summary_rows,
+    transform_names,
+    untrained,
+)
+from adlab.metrics import auroc
+
+
+@pytest.fixture(scope="module")
+def digits_split():
+    return one_class_split(load_digits(), ["3"], seed=0, max_test=120)
+
+
+@pytest.fixture(scope="module")
+def toy_split():
+    ds = make_toy("blobs", n=300, anomaly_fraction=0.1, seed=0)
+    normal = [c for c in ds.class_names if c != "anomaly"]
+    return one_class_split(ds, normal, seed=0)
+
+
+def test_registry_and_quick_params():
+    assert set(METHODS) == set(DEEP_METHODS) | set(BASELINES)
+    assert applicable("csi", "image") and not applicable("csi", "tabular")
+    with pytest.raises(ValueError, match="images only"):
+        quick_params("csi", "tabular")
+    assert quick_params("droc", "tabular")["distribution_augmentation"] is False
+    with pytest.raises(ValueError, match="kind"):
+        applicable("goad", "video")
+
+
+def test_method_spec_validates_and_is_hashable():
+    spec = MethodSpec.of("goad", epochs=2, lr=1e-3)
+    assert spec == MethodSpec.of("goad", lr=1e-3, epochs=2) and hash(spec) == hash(MethodSpec.of("goad", lr=1e-3, epochs=2))
+    with pytest.raises(ValueError, match="method"):
+        MethodSpec("svdd")
+    with pytest.raises(ValueError, match="'epochz'"):
+        MethodSpec.of("deepsvdd", epochz=3)
+    # the seed goes only where the detector has one
+    assert "seed" not in MethodSpec.quick("knn", "image", seed=3).kwargs
+    assert MethodSpec.quick("iforest", "image", seed=3).kwargs["seed"] == 3
+    det = MethodSpec.of("deepsvdd", epochs=1).build(device="cpu")
+    assert isinstance(det, DeepSVDD) and det.device == "cpu"
+
+
+def test_deep_run_has_before_and_after(digits_split):
+    events = []
+    run = run_detector(digits_split, MethodSpec.of("deepsvdd", epochs=2, seed=0), device="cpu",
+                       callbacks=[events.append])
+    n = len(digits_split.X_test)
+    assert run.scores.shape == (n,) and run.is_anomaly.sum() > 0
+    assert set(run.metrics) == {"auroc", "auprc", "f1"} and 0.0 <= run.metrics["auroc"] <= 1.0
+    assert run.metrics["auroc"] == pytest.approx(auroc(digits_split.anomalous_test, run.scores))
+    assert run.test_after.shape == run.test_before.shape == (n, 32)
+    assert not np.allclose(run.test_after, run.test_before), "training must move the features"
+    assert run.scores_before.shape == (n,) and run.metrics_before is not None
+    assert run.fit_seconds > 0 and run.score_seconds >= 0
+    assert events and events[-1].kind == "end" and run.history.epoch_losses
+    # 'before' is the same detector at initialisation: same seed, zero steps, same centre c
+    fresh = run.untrained
+    assert fresh.history_.step_losses == [] and fresh.history_.cancelled
+    np.testing.assert_allclose(fresh.center_, run.detector.center_)
+    assert fresh.collapse_ratio_ == pytest.approx(1.0, rel=1e-3)
+
+
+def test_untrained_rejects_baselines(digits_split):
+    with pytest.raises(ValueError, match="not a deep detector"):
+        untrained(MethodSpec.of("knn"), digits_split.X_train)
+
+
+def test_baseline_run_embeds_the_raw_input(toy_split):
+    run = run_detector(toy_split, MethodSpec.quick("knn", "tabular"))
+    assert run.test_before is run.test_after and run.scores_before is None and run.history is None
+    assert run.test_after.shape == toy_split.X_test.shape  # 2-D toy rows, z-scored
+    assert run.metrics["auroc"] > 0.8
+
+
+def test_csi_refuses_tabular_data(toy_split):
+    with pytest.raises(ValueError, match="images only"):
+        run_detector(toy_split, MethodSpec.of("csi", epochs=1))
+
+
+def test_sphere_coordinates():
+    feats = np.array([[1.0, 0.0], [0.0, 2.0], [-3.0, 0.0]])
+    r, theta = sphere_coordinates(feats + 5.0, np.array([5.0, 5.0]))
+    np.testing.assert_allclose(r, [1.0, 2.0, 3.0])
+    assert theta.shape == (3,) and np.isfinite(theta).all()
+    with pytest.raises(ValueError, match="features"):
+        sphere_coordinates(np.zeros((3, 4)), np.zeros(2))
+
+
+def test_sphere_radius_is_the_square_root_of_the_svdd_score(toy_split):
+    run = run_detector(toy_split, MethodSpec.of("deepsvdd", epochs=2), device="cpu", before=False)
+    assert run.test_before is None and run.untrained is None
+    r, _ = sphere_coordinates(run.test_after, run.detector.center_)
+    np.testing.assert_allclose(r**2, run.scores, rtol=1e-4, atol=1e-6)
+
+
+def test_goad_helpers(digits_split, toy_split):
+    run = run_detector(digits_split, MethodSpec.quick("goad", "image", epochs=1), device="cpu", before=False)
+    assert transform_names(run.detector) == ["rot 0", "rot 90", "rot 180", "rot 270"]
+    rows = balanced_rows(run.is_anomaly, 5, seed=0)
+    assert len(rows) == 10 and run.is_anomaly[rows].sum() == 5
+    cmap = goad_centre_map(run.detector, digits_split.X_test, rows)
+    assert cmap.points.shape == (40, 2) and cmap.centres.shape == (4, 2)
+    assert list(cmap.transform[:4]) == [0, 1, 2, 3] and list(cmap.row[:4]) == [rows[0]] * 4
+    assert 0.0 < cmap.explained <= 1.0
+    tab = run_detector(toy_split, MethodSpec.quick("goad", "tabular", n_transforms=6, epochs=1), device="cpu",
+                       before=False)
+    assert transform_names(tab.detector) == [f"W{m}" for m in range(1, 7)]
+
+
+def test_droc_scorer_grid_needs_no_retraining(digits_split):
+    run = run_detector(digits_split, MethodSpec.of("droc", epochs=1), device="cpu", before=False)
+    det = run.detector
+    weights = [p.detach().clone() for p in det.model_.parameters()]
+    feats = det.transform(digits_split.X_test)
+    grid = scorer_grid(det, feats, run.is_anomaly)
+    assert len(grid) == 8 and {(r["features"], r["scorer"]) for r in grid} >= {("encoder", "gaussian"), ("head", "knn")}
+    mine = next(r for r in grid if (r["features"], r["scorer"]) == (det.features, det.scorer))
+    assert mine["auroc"] == pytest.approx(run.metrics["auroc"])
+    assert all(np.array_equal(a, b.detach()) for a, b in zip(weights, det.model_.parameters(), strict=True))
+
+
+def test_csi_variants_include_the_detector_score(digits_split):
+    run = run_detector(digits_split, MethodSpec.of("csi", epochs=1), device="cpu", before=False)
+    terms = run.detector.score_terms(digits_split.X_test)
+    variants = csi_variant_metrics(terms, run.is_anomaly)
+    assert list(variants) == ["s_con", "s_con_si", "s_cls_si", "s_csi"]
+    assert variants["s_csi"]["auroc"] == pytest.approx(run.metrics["auroc"])
+
+
+def test_summary_and_grouping():
+    a, b = np.ones((4, 2)), np.zeros((4, 2))
+    groups = group_identical({"knn": a, "goad": b, "ocsvm": a.copy()})
+    assert list(groups) == [("knn", "ocsvm"), ("goad",)]
+    with pytest.raises(ValueError, match="per_class"):
+        balanced_rows(np.array([True, False]), 0)
+
+
+def test_summary_rows(toy_split):
+    runs = {name: run_detector(toy_split, MethodSpec.quick(name, "tabular")) for name in ("knn", "ocsvm")}
+    rows = summary_rows(runs)
+    assert [r["method"] for r in rows] == ["kNN (raw input)", "OC-SVM (raw input)"]
+    assert set(rows[0]) == {"method", "AUROC", "AUPRC", "F1", "fit (s)", "score (s)"}
