@@ -7,22 +7,17 @@ computes lives in :mod:`adlab.experiment`; datasets and splits come from the los
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import streamlit as st
-import torch
 
 from adlab import projection, viz
 from adlab.data import DataError, Split
-from adlab.device import pick_device
 from adlab.experiment import DetectorRun, MethodSpec, run_detector
-from adlab.train import Callback, NonFiniteLoss, TrainEvent
+from adlab.train import NonFiniteLoss
 
 try:
     from pages import _ui as ui
@@ -35,19 +30,6 @@ DIGITS_NORMAL: tuple[str, ...] = ("3",)  # one normal class, the other nine are 
 LR_CHOICES = (1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2)
 BATCH_CHOICES = (16, 32, 64, 128, 256)
 FAILURES = (ValueError, NonFiniteLoss, DataError)  # errors the user can fix: st.error, no traceback
-
-
-def _warm_optimizer() -> None:
-    # The first torch.optim optimiser imports torch._dynamo, which takes seconds on a busy CPU.
-    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
-
-
-@st.cache_resource(show_spinner=False)
-def warm_torch() -> threading.Thread:
-    """Pay torch's one-off optimiser import in a background thread, off the first click on Train."""
-    thread = threading.Thread(target=_warm_optimizer, name="adlab-torch-warm-up", daemon=True)
-    thread.start()
-    return thread
 
 
 def default_classes(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -101,7 +83,6 @@ def detector_form(
     and batch size (returned as ``params``); the seed is always there. Widget keys start with
     ``page``; the submit button is ``submit_key`` (default ``f"{page}_train"``).
     """
-    warm_torch()
     name = st.selectbox("Dataset", datasets, key=f"{page}_dataset", format_func=lambda d: ui.DATASET_LABELS.get(d, d))
     ds = ui.load_dataset(name)
     normal0, anomalous0 = default_classes(name)
@@ -132,35 +113,8 @@ def detector_form(
 
 
 # ----------------------------------------------------------------------------- running
-@contextmanager
-def cpu_threads() -> Iterator[None]:
-    """One torch thread while training on the CPU: these models are tiny, and on a busy 2-core
-    machine the default two OpenMP threads make them many times slower."""
-    previous = torch.get_num_threads()
-    if pick_device(ui.device()).type == "cpu":
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
-def progress_callback(bar: Any, *, prefix: str = "", start: float = 0.0, span: float = 1.0) -> Callback:
-    """An ``adlab.train`` callback that moves ``bar`` (an ``st.progress``) at most five times a second.
-
-    The bar shows ``start + span * event.fraction`` (for several runs behind one bar).
-    """
-    last = [0.0]
-
-    def update(event: TrainEvent) -> None:
-        now = time.perf_counter()
-        if event.kind == "step" and now - last[0] < 0.2:
-            return
-        last[0] = now
-        where = f"epoch {min(event.epoch + 1, event.epochs)}/{event.epochs}"
-        bar.progress(min(1.0, start + span * event.fraction), text=f"{prefix}{where} · loss {event.loss:.4f}")
-
-    return update
+cpu_threads = ui.cpu_threads
+progress_callback = ui.progress_callback
 
 
 def split_of(form: DetectorForm) -> Split:
