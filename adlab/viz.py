@@ -130,16 +130,28 @@ def roc_figure(curves: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> go.Figure
 
 
 def score_histogram_figure(scores: np.ndarray, is_anomaly: np.ndarray, title: str = "Anomaly scores") -> go.Figure:
-    """Overlaid histograms of the scores of normal (blue) and anomalous (orange) test points."""
+    """Overlaid histograms of the scores of normal (blue) and anomalous (orange) test points.
+
+    Both groups share the same 40 bins, so their shapes compare; bins span the scores up to their
+    99th percentile and the rare larger scores are counted in the last bin (said on the axis), so
+    one far outlier cannot squeeze everything else into a single bar.
+    """
     scores = np.asarray(scores, dtype=float)
     is_anomaly = np.asarray(is_anomaly, dtype=bool)
+    lo, hi = float(scores.min()), float(np.quantile(scores, 0.99))
+    clipped = bool(scores.max() > hi) and hi > lo
+    if not hi > lo:
+        hi = lo + 1e-9 if scores.max() <= lo else float(scores.max())
+    size = (hi - lo) / 40
+    shown = np.minimum(scores, hi - size / 2) if clipped else scores
     fig = go.Figure()
     for name, mask in (("normal", ~is_anomaly), ("anomaly", is_anomaly)):
-        fig.add_trace(go.Histogram(x=scores[mask], name=name, marker_color=COLOURS[name],
-                                   opacity=0.6, nbinsx=40, histnorm="probability density"))
+        fig.add_trace(go.Histogram(x=shown[mask], name=name, marker_color=COLOURS[name], opacity=0.6,
+                                   xbins=dict(start=lo, end=hi, size=size), histnorm="probability"))
     fig.update_layout(barmode="overlay")
-    fig.update_xaxes(title="score (higher = more anomalous)")
-    fig.update_yaxes(title="density")
+    axis = "score (higher = more anomalous)"
+    fig.update_xaxes(title=axis + (f"; last bin holds scores ≥ {hi:.3g}" if clipped else ""))
+    fig.update_yaxes(title="fraction of the group")
     return _style(fig, title, height=360, legend=dict(x=0.98, y=0.98, xanchor="right", yanchor="top"))
 
 
