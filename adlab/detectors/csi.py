@@ -6,9 +6,10 @@ learns to tell the rotation apart. Both signals are turned into a normality scor
 
 Training (official ``training/unsup/simclr_CSI.py``), per batch of ``B`` images:
 
-* two views of each image: an independent random horizontal flip per view, then all 4 rotations
-  of each view, then SimCLR augmentations drawn independently for each of the ``2 * 4 * B`` images
-  (random resized crop, brightness/contrast jitter: digits are grey);
+* two views of each image: an independent random horizontal flip per view (probability ``flip``;
+  the official code always uses 0.5, the presets 0 since digits have a handedness), then all 4
+  rotations of each view, then SimCLR augmentations drawn independently for each of the
+  ``2 * 4 * B`` images (random resized crop, brightness/contrast jitter: digits are grey);
 * ``z = g(f(x))`` (SimCLR projection head on the encoder), ``l = c(f(x))`` (linear 4-way shift head);
 * ``L_con-SI`` = NT-Xent (``tau = 0.5``) over the ``8B`` views: the positive of a view is the same
   image, same rotation, in the other view; every other view (other images, and the other
@@ -34,8 +35,8 @@ training logit, ``lambda'_y = 1 / |mean|`` keeps "higher logit = more normal".
 
 Ablations, all off by default (official behaviour): ``score_layer="encoder"`` measures ``s_con`` on
 the encoder features ``f`` instead of ``z``; ``con_norm=False`` drops the ``||z||`` factor
-(``s_con = max cos``); ``score="con_si"`` / ``"cls_si"`` ranks by one term only (the official
-``--ood_score simclr`` keeps only the contrastive term). ``score_terms`` returns every term so a
+(``s_con = max cos``); ``score="con_si"`` / ``"cls_si"`` ranks by one term only (as the official
+``--ood_score simclr`` does for a model trained without shifts). ``score_terms`` returns every term so a
 page can show what each contributes; ``fit_bank`` switches the scoring without retraining.
 On one-class MNIST with a CPU-sized budget the ``||z||`` factor hurts (see
 ``bench/results/mnist_csi.md``).
