@@ -40,11 +40,11 @@ st.markdown(
     "the score adds up both."
 )
 st.latex(r"\mathcal L_{\text{con-SI}}=\mathrm{NT\text{-}Xent}_\tau\Bigl(\bigl\{z(T_y\tilde x^{(1)}_i)\bigr\},"
-         r"\bigl\{z(T_y\tilde x^{(2)}_i)\bigr\}\Bigr),\qquad"
-         r"\mathcal L_{\text{cls-SI}}=\mathrm{CE}\bigl(c(f(T_y\tilde x)),\,y\bigr),\qquad"
+         r"\bigl\{z(T_y\tilde x^{(2)}_i)\bigr\}\Bigr),\qquad "
+         r"\mathcal L_{\text{cls-SI}}=\mathrm{CE}\bigl(c(f(T_y\tilde x)),\,y\bigr),\qquad "
          r"\mathcal L=\mathcal L_{\text{con-SI}}+\mathcal L_{\text{cls-SI}}")
-st.latex(r"s_{\text{con}}(x)=\max_m\cos\bigl(z(x_m),z(x)\bigr)\,\lVert z(x)\rVert,\quad"
-         r"s_{\text{con-SI}}=\sum_{y}\lambda_y\,s_{\text{con}}(T_yx),\quad"
+st.latex(r"s_{\text{con}}(x)=\max_m\cos\bigl(z(x_m),z(x)\bigr)\,\lVert z(x)\rVert,\quad "
+         r"s_{\text{con-SI}}=\sum_{y}\lambda_y\,s_{\text{con}}(T_yx),\quad "
          r"s_{\text{cls-SI}}=\sum_y\lambda'_y\,l_y(x)_y,\quad s_{\text{CSI}}=s_{\text{con-SI}}+s_{\text{cls-SI}}")
 st.markdown(
     "- $T_y$: rotation by $y\\cdot 90°$, $y \\in \\{0,1,2,3\\}$; $\\tilde x^{(1)}, \\tilde x^{(2)}$: two "
