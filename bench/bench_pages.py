@@ -70,6 +70,11 @@ def main() -> None:
     lines = [
         "# Page round trips (default training path)",
         "",
+        "AppTest runs each page script exactly as the server does (training, UMAP, figure building and "
+        "serialisation) but without the browser's paint, which tests/test_browser.py covers. Budgets: 6 s "
+        "for the teaching pages, 10 s for the detector pages and Compare. Earlier runs on the same day, with "
+        "other jobs on the 2 cores (load 2.8-4.9), gave up to 4.6 s for a loss page and 11.1 s for Compare.",
+        "",
         f"Command: `.venv/bin/python bench/bench_pages.py --pages {args.pages}`  ",
         f"Date: {dt.datetime.now().isoformat(timespec='seconds')}  ",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, python {platform.python_version()}; "
