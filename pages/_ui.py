@@ -21,6 +21,13 @@ from adlab.instant import InstantView, explore_anchor
 from adlab.projection import umap_pair
 from adlab.train import NonFiniteLoss, TrainConfig, TrainEvent
 
+try:
+    from pages._shell import ensure_app_shell
+except ImportError:  # a page file run on its own (AppTest)
+    from _shell import ensure_app_shell
+
+__all__ = ["ensure_app_shell"]  # re-exported: every page calls ui.ensure_app_shell() first
+
 DATASETS = ("digits", "toy:blobs", "toy:moons", "toy:rings")
 DATASET_LABELS = {
     "digits": "digits (8×8 handwritten digits, built in)",

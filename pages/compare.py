@@ -1,11 +1,13 @@
 """Compare every detector and the shallow baselines on one split of one dataset."""
 
 try:
-    from pages._shell import ensure_app_shell
-except ImportError:  # the page file run on its own (AppTest)
-    from _shell import ensure_app_shell
+    from pages import _methods as m
+    from pages import _ui as ui
+except ImportError:  # the page file run on its own (streamlit run pages/compare.py, AppTest)
+    import _methods as m
+    import _ui as ui
 
-ensure_app_shell()
+ui.ensure_app_shell()
 
 import time
 
@@ -22,13 +24,6 @@ from adlab.experiment import (
     run_detector,
     summary_rows,
 )
-
-try:
-    from pages import _methods as m
-    from pages import _ui as ui
-except ImportError:  # the page file run on its own (streamlit run pages/compare.py, AppTest)
-    import _methods as m
-    import _ui as ui
 
 PAGE = "compare"
 

@@ -1,24 +1,19 @@
 """CSI (Tack et al., NeurIPS 2020): rotated copies are negatives, and a head learns the rotation."""
 
 try:
-    from pages._shell import ensure_app_shell
-except ImportError:  # the page file run on its own (AppTest)
-    from _shell import ensure_app_shell
+    from pages import _methods as m
+    from pages import _ui as ui
+except ImportError:  # the page file run on its own (streamlit run pages/csi.py, AppTest)
+    import _methods as m
+    import _ui as ui
 
-ensure_app_shell()
+ui.ensure_app_shell()
 
 import numpy as np
 import streamlit as st
 
 from adlab import viz_detectors as vd
 from adlab.experiment import MethodSpec, csi_variant_metrics
-
-try:
-    from pages import _methods as m
-    from pages import _ui as ui
-except ImportError:  # the page file run on its own (streamlit run pages/csi.py, AppTest)
-    import _methods as m
-    import _ui as ui
 
 PAGE = "csi"
 ROTATIONS = ("0°", "90°", "180°", "270°")

@@ -1,24 +1,19 @@
 """Deep one-class classification (Deep SVDD): pull the normal data to a centre, flag what stays far."""
 
 try:
-    from pages._shell import ensure_app_shell
-except ImportError:  # the page file run on its own (AppTest)
-    from _shell import ensure_app_shell
+    from pages import _methods as m
+    from pages import _ui as ui
+except ImportError:  # the page file run on its own (streamlit run pages/deep_svdd.py, AppTest)
+    import _methods as m
+    import _ui as ui
 
-ensure_app_shell()
+ui.ensure_app_shell()
 
 import numpy as np
 import streamlit as st
 
 from adlab import viz_detectors as vd
 from adlab.experiment import MethodSpec, sphere_coordinates
-
-try:
-    from pages import _methods as m
-    from pages import _ui as ui
-except ImportError:  # the page file run on its own (streamlit run pages/deep_svdd.py, AppTest)
-    import _methods as m
-    import _ui as ui
 
 PAGE = "deep_svdd"
 GUARDS = {

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 try:
-    from pages._shell import ensure_app_shell
-except ImportError:  # the page file run on its own (AppTest)
-    from _shell import ensure_app_shell
+    from pages import _ui as ui
+except ImportError:  # the page file run on its own (streamlit run pages/distances.py, AppTest)
+    import _ui as ui
 
-ensure_app_shell()
+ui.ensure_app_shell()
 
 
 import time
@@ -29,11 +29,6 @@ from adlab.distance_demo import (
     train_learned_distance,
 )
 from adlab.train import NonFiniteLoss, TrainEvent
-
-try:
-    from pages import _ui as ui
-except ImportError:  # the page file run on its own (streamlit run pages/distances.py, AppTest)
-    import _ui as ui
 
 PAGE = "distances"
 COLUMNS = ("coordinate 1", "coordinate 2")

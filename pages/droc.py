@@ -1,11 +1,13 @@
 """DROC (Sohn et al., ICLR 2021): contrastive representation first, a shallow one-class model second."""
 
 try:
-    from pages._shell import ensure_app_shell
-except ImportError:  # the page file run on its own (AppTest)
-    from _shell import ensure_app_shell
+    from pages import _methods as m
+    from pages import _ui as ui
+except ImportError:  # the page file run on its own (streamlit run pages/droc.py, AppTest)
+    import _methods as m
+    import _ui as ui
 
-ensure_app_shell()
+ui.ensure_app_shell()
 
 import streamlit as st
 
@@ -14,13 +16,6 @@ from adlab.detectors.droc import FEATURE_SPACES
 from adlab.detectors.shallow import SCORERS
 from adlab.experiment import MethodSpec, scorer_grid
 from adlab.metrics import evaluate
-
-try:
-    from pages import _methods as m
-    from pages import _ui as ui
-except ImportError:  # the page file run on its own (streamlit run pages/droc.py, AppTest)
-    import _methods as m
-    import _ui as ui
 
 PAGE = "droc"
 SCORER_LABELS = {"kde": "KDE", "ocsvm": "OC-SVM", "gaussian": "Gaussian", "knn": "1-NN (cosine)"}

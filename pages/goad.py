@@ -1,24 +1,19 @@
 """GOAD (Bergman & Hoshen, ICLR 2020): transformations turn one normal class into M classes."""
 
 try:
-    from pages._shell import ensure_app_shell
-except ImportError:  # the page file run on its own (AppTest)
-    from _shell import ensure_app_shell
+    from pages import _methods as m
+    from pages import _ui as ui
+except ImportError:  # the page file run on its own (streamlit run pages/goad.py, AppTest)
+    import _methods as m
+    import _ui as ui
 
-ensure_app_shell()
+ui.ensure_app_shell()
 
 import numpy as np
 import streamlit as st
 
 from adlab import viz_detectors as vd
 from adlab.experiment import MethodSpec, balanced_rows, goad_centre_map, transform_names
-
-try:
-    from pages import _methods as m
-    from pages import _ui as ui
-except ImportError:  # the page file run on its own (streamlit run pages/goad.py, AppTest)
-    import _methods as m
-    import _ui as ui
 
 PAGE = "goad"
 

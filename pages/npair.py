@@ -1,20 +1,15 @@
 """N-pair loss (Sohn 2016): the idea, an instant view of the embedding length, a live run, an explorer."""
 
 try:
-    from pages._shell import ensure_app_shell
-except ImportError:  # the page file run on its own (AppTest)
-    from _shell import ensure_app_shell
+    from pages import _ui as ui
+except ImportError:  # the page file run on its own (streamlit run pages/npair.py, AppTest)
+    import _ui as ui
 
-ensure_app_shell()
+ui.ensure_app_shell()
 
 import streamlit as st
 
 from adlab import instant
-
-try:
-    from pages import _ui as ui
-except ImportError:  # the page file run on its own (streamlit run pages/npair.py, AppTest)
-    import _ui as ui
 
 PAGE = "npair"
 BATCH = instant.pair_batch()  # 5 classes, one (anchor, positive) pair each, fixed seed

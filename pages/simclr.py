@@ -1,20 +1,15 @@
 """SimCLR / NT-Xent (Chen et al. 2020): the idea, an instant view of τ, a live run, an explorer."""
 
 try:
-    from pages._shell import ensure_app_shell
-except ImportError:  # the page file run on its own (AppTest)
-    from _shell import ensure_app_shell
+    from pages import _ui as ui
+except ImportError:  # the page file run on its own (streamlit run pages/simclr.py, AppTest)
+    import _ui as ui
 
-ensure_app_shell()
+ui.ensure_app_shell()
 
 import streamlit as st
 
 from adlab import instant
-
-try:
-    from pages import _ui as ui
-except ImportError:  # the page file run on its own (streamlit run pages/simclr.py, AppTest)
-    import _ui as ui
 
 PAGE = "simclr"
 BATCH = instant.view_batch()  # 6 instances x 2 views, fixed seed

@@ -1,20 +1,15 @@
 """Triplet loss (FaceNet): the idea, an instant view of the margin, a live run, a per-anchor explorer."""
 
 try:
-    from pages._shell import ensure_app_shell
-except ImportError:  # the page file run on its own (AppTest)
-    from _shell import ensure_app_shell
+    from pages import _ui as ui
+except ImportError:  # the page file run on its own (streamlit run pages/triplet.py, AppTest)
+    import _ui as ui
 
-ensure_app_shell()
+ui.ensure_app_shell()
 
 import streamlit as st
 
 from adlab import instant
-
-try:
-    from pages import _ui as ui
-except ImportError:  # the page file run on its own (streamlit run pages/triplet.py, AppTest)
-    import _ui as ui
 
 PAGE = "triplet"
 BATCH = instant.class_batch()  # 3 classes x 4 unit vectors, fixed seed
