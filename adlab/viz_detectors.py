@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from adlab.viz import COLOURS, FONT_SIZE
+from adlab.viz import COLOURS, FONT_SIZE, _style
 
 __all__ = [
     "csi_terms_figure",
@@ -29,18 +29,6 @@ __all__ = [
 ]
 
 _TRANSFORM_PALETTE = qualitative.Dark24
-
-
-def _style(fig: go.Figure, title: str = "", height: int = 420, legend: dict | None = None) -> go.Figure:
-    fig.update_layout(
-        template="plotly_white",
-        title=dict(text=title, font=dict(size=FONT_SIZE + 4)) if title else None,
-        font=dict(size=FONT_SIZE),
-        height=height,
-        margin=dict(l=60, r=20, t=70 if title else 40, b=60),
-        legend=dict(font=dict(size=FONT_SIZE), **(legend or {})),
-    )
-    return fig
 
 
 def _labels(is_anomaly: np.ndarray, n: int) -> np.ndarray:

@@ -21,12 +21,11 @@ from adlab.instant import InstantView, explore_anchor
 from adlab.projection import umap_pair
 from adlab.train import NonFiniteLoss, TrainConfig, TrainEvent
 
+# re-exported: every page calls ui.ensure_app_shell() first
 try:
-    from pages._shell import ensure_app_shell
+    from pages._shell import ensure_app_shell as ensure_app_shell
 except ImportError:  # a page file run on its own (AppTest)
-    from _shell import ensure_app_shell
-
-__all__ = ["ensure_app_shell"]  # re-exported: every page calls ui.ensure_app_shell() first
+    from _shell import ensure_app_shell as ensure_app_shell
 
 DATASETS = ("digits", "toy:blobs", "toy:moons", "toy:rings")
 DATASET_LABELS = {
@@ -161,6 +160,22 @@ def progress_callback(bar: Any, *, prefix: str = "", start: float = 0.0, span: f
         bar.progress(min(1.0, start + span * event.fraction), text=f"{prefix}{where} · loss {event.loss:.4f}")
 
     return update
+
+
+def live_run(page: str, loss: str, knobs: Callable[[], dict[str, Any]], *, epochs: int, batch_size: int,
+             lr: float) -> None:
+    """A loss page's live part: the training form, the run it submits, then the results and the
+    per-anchor explorer of the run kept in session state (or a hint to press Train)."""
+    form = train_form(page, knobs, epochs=epochs, batch_size=batch_size, lr=lr)
+    if form.submitted:
+        run_and_store(page, form, loss)
+    stored = st.session_state.get(f"{page}_run")
+    if stored:
+        show_run(page, stored)
+        explorer(page, stored)
+    else:
+        st.info("Press **Train** to learn an embedding from the normal classes and see what it does to "
+                "anomaly detection.")
 
 
 def run_and_store(page: str, form: FormResult, loss: str) -> ContrastiveRun | None:

@@ -95,13 +95,4 @@ def knobs() -> dict:
     )
 
 
-form = ui.train_form(PAGE, knobs, epochs=15, batch_size=128, lr=1e-3)
-if form.submitted:
-    ui.run_and_store(PAGE, form, "supcon")
-stored = st.session_state.get(f"{PAGE}_run")
-if stored:
-    ui.show_run(PAGE, stored)
-    ui.explorer(PAGE, stored)
-else:
-    st.info("Press **Train** to learn an embedding from the normal classes and see what it does to "
-            "anomaly detection.")
+ui.live_run(PAGE, "supcon", knobs, epochs=15, batch_size=128, lr=1e-3)

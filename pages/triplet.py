@@ -106,13 +106,4 @@ def knobs() -> dict:
     )
 
 
-form = ui.train_form(PAGE, knobs, epochs=8, batch_size=128, lr=3e-3)
-if form.submitted:
-    ui.run_and_store(PAGE, form, "triplet")
-stored = st.session_state.get(f"{PAGE}_run")
-if stored:
-    ui.show_run(PAGE, stored)
-    ui.explorer(PAGE, stored)
-else:
-    st.info("Press **Train** to learn an embedding from the normal classes and see what it does to "
-            "anomaly detection.")
+ui.live_run(PAGE, "triplet", knobs, epochs=8, batch_size=128, lr=3e-3)
