@@ -54,7 +54,7 @@ def _one_class(ds, normal_class: str | None, seed: int, default: str | int = 0) 
 
 
 def _labelled_file(path: Path, seed: int) -> Problem:
-    from adlab.detectors.goad import goad_tabular_split
+    from adlab.data import goad_tabular_split
 
     X, y = _read_labelled(path)
     X_train, X_test, is_anomaly = goad_tabular_split(X, y, seed=seed)

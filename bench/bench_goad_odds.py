@@ -34,7 +34,8 @@ from scipy.io import loadmat
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from adlab.detectors.goad import GOAD, goad_tabular_split  # noqa: E402
+from adlab.data import goad_tabular_split  # noqa: E402
+from adlab.detectors.goad import GOAD  # noqa: E402
 from adlab.metrics import auroc, f1_at_contamination  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "odds"

@@ -8,8 +8,8 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from adlab.augment import Rotation
-from adlab.data import load_digits, one_class_split
-from adlab.detectors.goad import GOAD, GeometricTransforms, goad_tabular_split, tc_loss
+from adlab.data import DataError, goad_tabular_split, load_digits, one_class_split
+from adlab.detectors.goad import GOAD, GeometricTransforms, tc_loss
 
 FAST = dict(n_transforms=16, transform_dim=8, epochs=3, device="cpu")
 
@@ -227,5 +227,5 @@ def test_goad_tabular_split():
     np.testing.assert_array_equal(again[0], X_train)
     file_order = goad_tabular_split(X, y, shuffle=False)
     np.testing.assert_array_equal(file_order[0], X[:20])
-    with pytest.raises(ValueError, match="y"):
+    with pytest.raises(DataError, match="y"):
         goad_tabular_split(X, y + 1)

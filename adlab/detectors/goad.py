@@ -68,7 +68,6 @@ __all__ = [
     "GOAD",
     "GOADNet",
     "GeometricTransforms",
-    "goad_tabular_split",
     "tc_loss",
     "TRANSFORM_SETS",
     "CENTER_MODES",
@@ -549,35 +548,3 @@ class GOAD(DeepDetector):
     def _score(self, X: np.ndarray) -> np.ndarray:
         X = self._checked(X)
         return -self._log_probs(X, diagonal=True).astype(np.float64).sum(1)  # (n,)
-
-
-# ----------------------------------------------------------------------------- protocol
-def goad_tabular_split(
-    X: np.ndarray, y: np.ndarray, *, seed: int = 0, shuffle: bool = True
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """GOAD's tabular protocol (Zong et al. 2018's DAGMM protocol): train on half of the normals.
-
-    ``y``: 0 = normal, 1 = anomaly (ODDS labels). The normal rows are permuted with ``seed``
-    (``shuffle=False``: kept in file order, as the official Thyroid/Arrhythmia loader does) and
-    cut in half (``n_train = n_normal // 2``); test = the other normal half followed by every
-    anomaly. Returns ``(X_train (n_train, d), X_test (n_test, d), is_anomaly (n_test,) bool)``.
-    The F1 threshold then sits at the ``100 * n_normal_test / n_test`` percentile of the test
-    scores (:func:`adlab.metrics.f1_at_contamination` with the test anomaly fraction).
-    """
-    X = np.asarray(X)
-    y = np.asarray(y).reshape(-1)
-    if len(X) != len(y):
-        raise ValueError(f"X and y must have the same number of rows, got {len(X)} and {len(y)}")
-    if not np.isin(y, (0, 1)).all():
-        raise ValueError("y must hold 0 (normal) and 1 (anomaly) only")
-    normal, anomalous = X[y == 0], X[y == 1]
-    if len(normal) < 4 or len(anomalous) < 1:
-        raise ValueError(
-            f"y needs at least 4 normal rows and 1 anomaly, got {len(normal)} and {len(anomalous)}"
-        )
-    if shuffle:
-        normal = normal[np.random.default_rng(seed).permutation(len(normal))]
-    n_train = len(normal) // 2
-    X_test = np.concatenate([normal[n_train:], anomalous])
-    is_anomaly = np.concatenate([np.zeros(len(normal) - n_train, bool), np.ones(len(anomalous), bool)])
-    return normal[:n_train], X_test, is_anomaly
