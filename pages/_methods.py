@@ -24,8 +24,6 @@ try:
 except ImportError:  # a page file run on its own (AppTest.from_file, streamlit run pages/x.py)
     import _ui as ui
 
-ALL_DATASETS: tuple[str, ...] = tuple(ui.DATASETS)
-IMAGE_DATASETS: tuple[str, ...] = ("digits",)
 DIGITS_NORMAL: tuple[str, ...] = ("3",)  # one normal class, the other nine are anomalies
 LR_CHOICES = (1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2)
 BATCH_CHOICES = (16, 32, 64, 128, 256)
@@ -33,15 +31,16 @@ FAILURES = (ValueError, NonFiniteLoss, DataError)  # errors the user can fix: st
 
 
 def default_classes(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The one-class protocol's default: digits = one normal digit vs the rest; toy = clusters vs planted anomalies."""
-    names = ui.load_dataset(name).class_names
+    """The one-class protocol's default: digits = one normal digit vs the rest; toy = clusters vs planted
+    anomalies; an uploaded file = its normal class vs the rest (:func:`ui.default_classes`)."""
     if name == "digits":
+        names = ui.load_dataset(name).class_names
         return DIGITS_NORMAL, tuple(n for n in names if n not in DIGITS_NORMAL)
-    return tuple(n for n in names if n != "anomaly"), ("anomaly",)
+    return ui.default_classes(name)
 
 
-def hover_labels(dataset: str, y: np.ndarray) -> list[str]:
-    names = ui.load_dataset(dataset).class_names
+def hover_labels(stored: dict[str, Any], y: np.ndarray) -> list[str]:
+    names = ui.class_names(stored)
     return [f"class {names[c]}" for c in y]
 
 
@@ -68,7 +67,7 @@ def detector_form(
     page: str,
     knobs: Callable[[str], dict[str, Any]] | None = None,
     *,
-    datasets: Sequence[str] = ALL_DATASETS,
+    kinds: Sequence[str] = ui.KINDS,
     epochs: int = 10,
     lr: float = 1e-3,
     batch_size: int = 64,
@@ -83,30 +82,32 @@ def detector_form(
     and batch size (returned as ``params``); the seed is always there. Widget keys start with
     ``page``; the submit button is ``submit_key`` (default ``f"{page}_train"``).
     """
-    name = st.selectbox("Dataset", datasets, key=f"{page}_dataset", format_func=lambda d: ui.DATASET_LABELS.get(d, d))
-    ds = ui.load_dataset(name)
-    normal0, anomalous0 = default_classes(name)
-    params: dict[str, Any] = {}
-    with st.form(f"{page}_form"):
-        c1, c2 = st.columns(2)
-        normal = c1.multiselect("Normal classes (the training data)", ds.class_names, default=list(normal0),
-                                key=f"{page}_normal_{name}")
-        anomalous = c2.multiselect("Anomalous classes (appear only in the test set)", ds.class_names,
-                                   default=list(anomalous0), key=f"{page}_anomalous_{name}")
-        if training:
-            c1, c2, c3, c4 = st.columns(4)
-            params["epochs"] = int(c1.number_input("Epochs", 1, 500, epochs, key=f"{page}_epochs"))
-            params["lr"] = float(c2.select_slider("Learning rate", LR_CHOICES, value=lr, key=f"{page}_lr",
-                                                  format_func=lambda v: f"{v:g}"))
-            params["batch_size"] = int(c3.select_slider("Batch size", BATCH_CHOICES, value=batch_size,
-                                                        key=f"{page}_batch"))
-            seed = int(c4.number_input("Seed", 0, 10_000, 0, key=f"{page}_seed",
-                                       help="Seeds the split, the initial weights and the batch order."))
-        else:
-            seed = int(st.number_input("Seed", 0, 10_000, 0, key=f"{page}_seed"))
-        if knobs is not None:
-            params.update(knobs(ds.kind))
-        submitted = st.form_submit_button(submit, type="primary", key=submit_key or f"{page}_train")
+    with ui.settings_container():
+        ds = ui.pick_dataset(page, kinds)
+        name = st.session_state[f"{page}_dataset"]
+        normal0, anomalous0 = default_classes(name)
+        params: dict[str, Any] = {}
+        with st.form(f"{page}_form"):
+            c1, c2 = st.columns(2)
+            normal = c1.multiselect("Normal classes (the training data)", ds.class_names, default=list(normal0),
+                                    key=f"{page}_normal_{name}")
+            anomalous = c2.multiselect("Anomalous classes (appear only in the test set)", ds.class_names,
+                                       default=list(anomalous0), key=f"{page}_anomalous_{name}")
+            if training:
+                c1, c2, c3, c4 = st.columns(4)
+                params["epochs"] = int(c1.number_input("Epochs", 1, 500, epochs, key=f"{page}_epochs"))
+                params["lr"] = float(c2.select_slider("Learning rate", LR_CHOICES, value=lr, key=f"{page}_lr",
+                                                      format_func=lambda v: f"{v:g}"))
+                params["batch_size"] = int(c3.select_slider("Batch size", BATCH_CHOICES, value=batch_size,
+                                                            key=f"{page}_batch"))
+                seed = int(c4.number_input("Seed", 0, 10_000, 0, key=f"{page}_seed",
+                                           help="Seeds the split, the initial weights and the batch order."))
+            else:
+                seed = int(st.number_input("Seed", 0, 10_000, 0, key=f"{page}_seed"))
+            if knobs is not None:
+                params.update(knobs(ds.kind))
+            submitted = st.form_submit_button(submit, type="primary", key=submit_key or f"{page}_train")
+    ui.state.sync(page)
     if training:
         params["seed"] = seed
     return DetectorForm(submitted, name, ds.kind, tuple(normal), tuple(anomalous), seed, params)
@@ -150,7 +151,8 @@ def train_and_store(page: str, form: DetectorForm, spec: MethodSpec) -> dict[str
     result = train(form, spec)
     if result is None:
         return None
-    stored = {"run": result[0], "split": result[1], "dataset": form.dataset}
+    stored = {"run": result[0], "split": result[1], "dataset": form.dataset,
+              "class_names": ui.load_dataset(form.dataset).class_names}
     st.session_state[f"{page}_run"] = stored
     return stored
 
@@ -189,7 +191,7 @@ def show_results(page: str, stored: dict[str, Any], *, score_text: str) -> None:
     metric_row(run)
     before = run.test_before if run.test_before is not None else run.test_after
     before2d, after2d = ui.umap_pair_cached(before, run.test_after)
-    ui.chart(viz.umap_pair_figure(before2d, after2d, run.is_anomaly, hover=hover_labels(stored["dataset"], run.y_test),
+    ui.chart(viz.umap_pair_figure(before2d, after2d, run.is_anomaly, hover=hover_labels(stored, run.y_test),
                                   titles=("At initialisation (untrained, same seed)", "After training")),
              f"{page}_umap")
     st.caption("UMAP of the test points in the detector's feature space (what `embed` returns), before and "
@@ -213,7 +215,7 @@ def point_picker(page: str, stored: dict[str, Any], *, label: str = "Test point"
     default = int(np.flatnonzero(run.is_anomaly)[0]) if run.is_anomaly.any() else 0
     i = int(st.number_input(label, 0, n - 1, default, key=f"{page}_point",
                             help="An index into the test set; anomalous points are the non-normal classes."))
-    names = ui.load_dataset(stored["dataset"]).class_names
+    names = ui.class_names(stored)
     rank = int((run.scores > run.scores[i]).sum()) + 1
     kind = "anomalous" if run.is_anomaly[i] else "normal"
     st.markdown(f"Test point **#{i}**: class **{names[run.y_test[i]]}** ({kind}); anomaly score "

@@ -4,7 +4,7 @@ the instant-view figure and the per-anchor explorer. Everything that computes li
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,8 +23,10 @@ from adlab.train import NonFiniteLoss, TrainConfig, TrainEvent
 
 # re-exported: every page calls ui.ensure_app_shell() first
 try:
+    from pages import _state as state
     from pages._shell import ensure_app_shell as ensure_app_shell
 except ImportError:  # a page file run on its own (AppTest)
+    import _state as state
     from _shell import ensure_app_shell as ensure_app_shell
 
 DATASETS = ("digits", "toy:blobs", "toy:moons", "toy:rings")
@@ -34,14 +36,58 @@ DATASET_LABELS = {
     "toy:moons": "toy: two moons",
     "toy:rings": "toy: two rings",
 }
+BUILTIN_KINDS = {"digits": "image", "toy:blobs": "tabular", "toy:moons": "tabular", "toy:rings": "tabular"}
+KINDS = ("tabular", "image")
 MAX_TEST = 400  # test points scored and projected; keeps UMAP well under a second or two
+MAX_TRAIN_UPLOAD = 3000  # training rows taken from an uploaded file (the CLI takes them all)
 DIGITS_NORMAL = ("1", "2", "3", "4", "5", "6", "7")
 DIGITS_ANOMALOUS = ("0", "8", "9")
+NORMAL_NAMES = ("normal", "0", "inlier", "inliers", "good", "ok", "false", "no")
 
 
 def chart(fig, key: str, container=st) -> None:
-    """A plotly figure at full width with adlab.viz's own styling (projector-sized fonts)."""
+    """A plotly figure at full width with adlab.viz's own styling (projector-sized fonts).
+
+    The figure is also kept for the page's downloads (:func:`figures_of`); in presenter mode it is
+    drawn with larger fonts and taller.
+    """
+    page = st.session_state.get("_page", key.split("_", 1)[0])
+    st.session_state.setdefault("_figures", {}).setdefault(page, {})[key] = fig
+    if state.presenting():
+        fig = state.scale_figure(fig)
     container.plotly_chart(fig, key=key, width="stretch", theme=None)
+
+
+def figures_of(page: str) -> dict[str, Any]:
+    """The figures :func:`chart` drew for ``page`` in this session (latest version of each key)."""
+    return dict(st.session_state.get("_figures", {}).get(page, {}))
+
+
+def begin(page: str) -> None:
+    """First call of a page after its imports: keep it inside app.py, restore the link's settings
+    (:mod:`pages._state`), apply presenter mode, and put the current settings in the URL."""
+    ensure_app_shell()
+    st.session_state["_page"] = page
+    state.restore(page, check=_link_check)
+    state.presenter_css()
+    state.sync(page)
+
+
+def _link_check(key: str, value: Any) -> str | None:
+    if key.endswith("_dataset") and isinstance(value, str) and value.startswith("upload:"):
+        entry = current_upload()
+        if entry is None or entry["key"] != value:
+            return ("This link was made with an uploaded file, which a link cannot carry. Upload the same file "
+                    "in the sidebar (Your data), then pick it in the Dataset box: the other settings of the link "
+                    "are restored.")
+    return None
+
+
+def settings_container():
+    """Where a page draws its training form: the page itself, or a closed expander in presenter mode."""
+    if state.presenting():
+        return st.expander("Settings", expanded=False, icon=":material/tune:")
+    return st.container()
 
 
 def device() -> str:
@@ -49,20 +95,118 @@ def device() -> str:
     return str(st.session_state.get("device", "auto"))
 
 
+# ----------------------------------------------------------------------------- datasets
 @st.cache_data(show_spinner=False)
-def load_dataset(name: str) -> Dataset:
-    """One of :data:`DATASETS`, loaded once per server."""
+def _builtin_dataset(name: str) -> Dataset:
     if name == "digits":
         return load_digits()
     if name.startswith("toy:"):
         return make_toy(name.split(":", 1)[1], n=600, anomaly_fraction=0.05, seed=0)
-    raise ValueError(f"dataset must be one of {DATASETS}, got {name!r}")
+    raise DataError(f"dataset must be one of {DATASETS} or an uploaded file, got {name!r}")
+
+
+def current_upload() -> dict[str, Any] | None:
+    """The file uploaded in the sidebar and parsed without error: ``{"key", "upload", "name"}``, else None."""
+    entry = st.session_state.get("upload")
+    return entry if entry and entry.get("upload") is not None else None
+
+
+def load_dataset(name: str) -> Dataset:
+    """A built-in dataset (loaded once per server) or ``upload:<digest>``, the file uploaded in this session."""
+    if name.startswith("upload:"):
+        entry = current_upload()
+        if entry is None or entry["key"] != name:
+            raise DataError("The uploaded file this view was made with is no longer loaded: upload it again in "
+                            "the sidebar (Your data) and pick it in the Dataset box.")
+        if entry.get("dataset") is None:
+            entry["dataset"] = entry["upload"].to_dataset()
+        return entry["dataset"]
+    return _builtin_dataset(name)
+
+
+def dataset_kind(name: str) -> str:
+    if name.startswith("upload:"):
+        entry = current_upload()
+        return entry["upload"].kind if entry and entry["key"] == name else "tabular"
+    return BUILTIN_KINDS[name]
+
+
+def dataset_options(kinds: Sequence[str] = KINDS) -> list[str]:
+    """The built-in datasets of the given kinds, then the uploaded file when there is one of such a kind."""
+    options = [d for d in DATASETS if BUILTIN_KINDS[d] in kinds]
+    entry = current_upload()
+    if entry is not None and entry["upload"].kind in kinds:
+        options.append(entry["key"])
+    return options
+
+
+def dataset_label(name: str) -> str:
+    if name.startswith("upload:"):
+        entry = current_upload()
+        return f"your file: {entry['name']}" if entry and entry["key"] == name else "an uploaded file (gone)"
+    return DATASET_LABELS.get(name, name)
+
+
+def pick_dataset(page: str, kinds: Sequence[str] = KINDS) -> Dataset:
+    """The Dataset box (built-in sets and the sidebar's upload) with the upload's preview.
+
+    Stops the page with a clear message when the upload cannot be trained on (no labels, one class).
+    """
+    options = dataset_options(kinds)
+    entry = st.session_state.get("upload")
+    if entry and entry.get("upload") is not None and entry["upload"].kind not in kinds:
+        st.caption(f"Your file ({entry['name']}, {entry['upload'].kind} data) is not offered here: this page "
+                   f"needs {' or '.join(kinds)} data.")
+    name = st.selectbox("Dataset", options, key=f"{page}_dataset", format_func=dataset_label,
+                        help="Built-in sets, or your own file: upload it in the sidebar under **Your data**.")
+    if not name.startswith("upload:"):
+        return load_dataset(name)
+    upload = current_upload()["upload"]
+    preview(upload)
+    try:
+        ds = load_dataset(name)
+    except DataError as err:
+        st.warning(str(err))
+        st.stop()
+    if len(ds.class_names) < 2:
+        st.warning(f"{upload.name} has a single class ({ds.class_names[0]!r}): the pages train on normal rows and "
+                   "score normal against anomalous ones, so they need at least two label values. Choose another "
+                   "label column in the sidebar, or add anomalous rows.")
+        st.stop()
+    return ds
+
+
+def preview(upload: Any) -> None:
+    """What the loader made of the file: shapes, class counts, a few rows or thumbnails, what it dropped."""
+    with st.expander(f"Your file: {upload.describe()}", expanded=False):
+        counts = upload.class_counts()
+        if counts:
+            st.markdown("**Classes:** " + ", ".join(f"{k} ({v})" for k, v in counts.items()))
+        for note in upload.notes:
+            st.markdown(f"- {note}")
+        if upload.kind == "tabular":
+            st.dataframe(upload.preview_rows(8), hide_index=True, key="upload_preview_rows")
+        else:
+            thumbs = upload.thumbnails(per_class=6)
+            if thumbs:
+                st.image([t for _, t in thumbs], caption=[c for c, _ in thumbs], width=56)
 
 
 @st.cache_data(show_spinner=False)
+def _builtin_split(name: str, normal: tuple[str, ...], anomalous: tuple[str, ...], seed: int) -> Split:
+    return one_class_split(_builtin_dataset(name), list(normal), list(anomalous), seed=seed, max_test=MAX_TEST)
+
+
 def make_split(name: str, normal: tuple[str, ...], anomalous: tuple[str, ...], seed: int) -> Split:
-    """The one-class split of a named dataset (cached on the class names and the seed)."""
-    return one_class_split(load_dataset(name), list(normal), list(anomalous), seed=seed, max_test=MAX_TEST)
+    """The one-class split of a dataset (built-in ones cached on the class names and the seed).
+
+    An uploaded file trains on at most :data:`MAX_TRAIN_UPLOAD` normal rows and tests on at most
+    :data:`MAX_TEST` rows, so a page stays interactive; the CLI uses every row.
+    """
+    if not name.startswith("upload:"):
+        return _builtin_split(name, normal, anomalous, seed)
+    return one_class_split(load_dataset(name), list(normal), list(anomalous), seed=seed, max_test=MAX_TEST,
+                           max_train=MAX_TRAIN_UPLOAD)
 
 
 @st.cache_data(show_spinner="Projecting the features with UMAP…")
@@ -72,11 +216,26 @@ def umap_pair_cached(before: np.ndarray, after: np.ndarray, seed: int = 0) -> tu
 
 
 def default_classes(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Normal and anomalous classes that show the effect clearly on each dataset."""
+    """Normal and anomalous classes that show the effect clearly on each dataset.
+
+    An uploaded file: the class named normal (or 0, inlier, ...) is normal, else the largest class;
+    every other class is anomalous.
+    """
     if name == "digits":
         return DIGITS_NORMAL, DIGITS_ANOMALOUS
-    names = load_dataset(name).class_names
+    ds = load_dataset(name)
+    names = ds.class_names
+    if name.startswith("upload:"):
+        lower = [n.lower() for n in names]
+        hits = [names[lower.index(n)] for n in NORMAL_NAMES if n in lower]
+        normal = hits[0] if hits else max(ds.class_counts().items(), key=lambda kv: kv[1])[0]
+        return (normal,), tuple(n for n in names if n != normal)
     return tuple(n for n in names if n != "anomaly"), ("anomaly",)
+
+
+def class_names(stored: dict[str, Any]) -> tuple[str, ...]:
+    """The class names of a stored run's dataset (kept with the run, so a removed upload does not matter)."""
+    return stored.get("class_names") or load_dataset(stored["dataset"]).class_names
 
 
 # ----------------------------------------------------------------------------- training form
@@ -105,26 +264,28 @@ def train_form(
     ``knobs`` draws the loss's own widgets inside the form and returns ``ContrastiveConfig`` fields.
     Widget keys start with ``page``; the submit button is ``f"{page}_train"``.
     """
-    name = st.selectbox("Dataset", DATASETS, key=f"{page}_dataset", format_func=DATASET_LABELS.get)
-    ds = load_dataset(name)
-    normal0, anomalous0 = default_classes(name)
-    with st.form(f"{page}_form"):
-        c1, c2 = st.columns(2)
-        normal = c1.multiselect("Normal classes (training data)", ds.class_names, default=list(normal0),
-                                key=f"{page}_normal_{name}")
-        anomalous = c2.multiselect("Anomalous classes (appear only in the test set)", ds.class_names,
-                                   default=list(anomalous0), key=f"{page}_anomalous_{name}")
-        c1, c2, c3, c4 = st.columns(4)
-        train = dict(
-            batch_size=int(c1.select_slider("Batch size", [32, 64, 128, 256], value=batch_size,
-                                            key=f"{page}_batch")),
-            epochs=int(c2.number_input("Epochs", 1, 200, epochs, key=f"{page}_epochs")),
-            lr=float(c3.select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], value=lr,
-                                      format_func=lambda v: f"{v:g}", key=f"{page}_lr")),
-            seed=int(c4.number_input("Seed", 0, 10_000, 0, key=f"{page}_seed")),
-        )
-        values = knobs()
-        submitted = st.form_submit_button("Train", type="primary", key=f"{page}_train")
+    with settings_container():
+        ds = pick_dataset(page)
+        name = st.session_state[f"{page}_dataset"]
+        normal0, anomalous0 = default_classes(name)
+        with st.form(f"{page}_form"):
+            c1, c2 = st.columns(2)
+            normal = c1.multiselect("Normal classes (training data)", ds.class_names, default=list(normal0),
+                                    key=f"{page}_normal_{name}")
+            anomalous = c2.multiselect("Anomalous classes (appear only in the test set)", ds.class_names,
+                                       default=list(anomalous0), key=f"{page}_anomalous_{name}")
+            c1, c2, c3, c4 = st.columns(4)
+            train = dict(
+                batch_size=int(c1.select_slider("Batch size", [32, 64, 128, 256], value=batch_size,
+                                                key=f"{page}_batch")),
+                epochs=int(c2.number_input("Epochs", 1, 200, epochs, key=f"{page}_epochs")),
+                lr=float(c3.select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], value=lr,
+                                          format_func=lambda v: f"{v:g}", key=f"{page}_lr")),
+                seed=int(c4.number_input("Seed", 0, 10_000, 0, key=f"{page}_seed")),
+            )
+            values = knobs()
+            submitted = st.form_submit_button("Train", type="primary", key=f"{page}_train")
+    state.sync(page)
     return FormResult(submitted, name, tuple(normal), tuple(anomalous), train, values)
 
 
@@ -198,7 +359,8 @@ def run_and_store(page: str, form: FormResult, loss: str) -> ContrastiveRun | No
             return None
         status.update(label=f"Trained {cfg.train.epochs} epochs in {run.history.seconds:.1f} s "
                             f"on {run.history.device}", state="complete", expanded=False)
-    st.session_state[f"{page}_run"] = {"run": run, "split": split, "dataset": form.dataset}
+    st.session_state[f"{page}_run"] = {"run": run, "split": split, "dataset": form.dataset,
+                                       "class_names": load_dataset(form.dataset).class_names}
     return run
 
 
@@ -207,7 +369,7 @@ def show_run(page: str, stored: dict[str, Any]) -> None:
     """Loss curve, detection metrics before/after, UMAP before/after, geometry, triplet counts."""
     run: ContrastiveRun = stored["run"]
     split: Split = stored["split"]
-    names = load_dataset(stored["dataset"]).class_names
+    names = class_names(stored)
     st.subheader("What training changed")
     st.caption(f"{stored['dataset']}: {len(split.X_train)} normal training points, {len(split.X_test)} test "
                f"points ({int(run.is_anomaly.sum())} anomalous). Anomaly score = mean cosine distance to the "
@@ -276,7 +438,7 @@ def explorer(page: str, stored: dict[str, Any], *, max_bars: int = 24) -> None:
     run: ContrastiveRun = stored["run"]
     split: Split = stored["split"]
     cfg = run.config
-    names = load_dataset(stored["dataset"]).class_names
+    names = class_names(stored)
     st.subheader("Per-anchor explorer")
     st.caption("Pick a test point. It becomes the anchor of a batch drawn from the test set and embedded "
                "by the trained model (the loss space, i.e. the head's output); the table lists its "

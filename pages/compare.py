@@ -26,6 +26,7 @@ from adlab.experiment import (
 )
 
 PAGE = "compare"
+ui.begin(PAGE)
 
 st.title("Compare the detectors")
 st.markdown(
@@ -86,7 +87,8 @@ if form.submitted:
                 st.error(f"{LABELS[method]}: {message}")
             if runs:
                 st.session_state[f"{PAGE}_results"] = {"runs": runs, "errors": errors, "split": split,
-                                                   "dataset": form.dataset, "seconds": seconds}
+                                                   "dataset": form.dataset, "seconds": seconds,
+                                                   "class_names": ui.load_dataset(form.dataset).class_names}
 
 stored = st.session_state.get(f"{PAGE}_results")
 if not stored:
@@ -111,7 +113,7 @@ groups = group_identical({name: run.test_after for name, run in runs.items()})
 maps = {" = ".join(LABELS[n].replace(" (raw input)", "") for n in names)
         + (" (raw input)" if all(n not in ("deepsvdd", "goad", "droc", "csi") for n in names) else ""):
         m.umap_cached(feats) for names, feats in groups.items()}
-ui.chart(vd.umap_grid_figure(maps, first.is_anomaly, cols=3, hover=m.hover_labels(stored["dataset"], first.y_test)),
+ui.chart(vd.umap_grid_figure(maps, first.is_anomaly, cols=3, hover=m.hover_labels(stored, first.y_test)),
          f"{PAGE}_umaps")
 st.caption("UMAP of the test points in each method's feature space (what `embed` returns: φ(x) for Deep SVDD, "
            "the untransformed copy's features for GOAD, normalised encoder features for DROC, encoder features "

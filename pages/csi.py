@@ -16,6 +16,7 @@ from adlab import viz_detectors as vd
 from adlab.experiment import MethodSpec, csi_variant_metrics
 
 PAGE = "csi"
+ui.begin(PAGE)
 ROTATIONS = ("0°", "90°", "180°", "270°")
 VARIANTS = {
     "s_con": "s_con (SimCLR-style, upright image only)",
@@ -75,7 +76,7 @@ def knobs(kind: str) -> dict:
     )
 
 
-form = m.detector_form(PAGE, knobs, datasets=m.IMAGE_DATASETS, epochs=15, lr=2e-3, batch_size=32)
+form = m.detector_form(PAGE, knobs, kinds=("image",), epochs=15, lr=2e-3, batch_size=32)
 if form.submitted:
     st.session_state.pop(f"{PAGE}_run", None)
     try:

@@ -16,6 +16,7 @@ from adlab import viz_detectors as vd
 from adlab.experiment import MethodSpec, sphere_coordinates
 
 PAGE = "deep_svdd"
+ui.begin(PAGE)
 GUARDS = {
     "on": dict(no_bias=True, bn_no_affine=True, c_from_init=True, c_eps=True),
     "off": dict(no_bias=False, bn_no_affine=False, c_from_init=False, c_eps=False),
@@ -119,7 +120,7 @@ def sphere_view(stored: dict, key: str, *, title: str) -> None:
     det = run.detector
     r, theta = sphere_coordinates(run.test_after, det.center_)
     ui.chart(vd.sphere_figure(r, theta, run.is_anomaly, det.radius_, title=title,
-                              hover=m.hover_labels(stored["dataset"], run.y_test)), key)
+                              hover=m.hover_labels(stored, run.y_test)), key)
 
 
 run = stored["run"]

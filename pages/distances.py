@@ -31,6 +31,7 @@ from adlab.distance_demo import (
 from adlab.train import NonFiniteLoss, TrainEvent
 
 PAGE = "distances"
+ui.begin(PAGE)
 COLUMNS = ("coordinate 1", "coordinate 2")
 MIN_POINTS, MAX_POINTS = 3, 8
 LEARNED_DEMO = "learned_demo"  # the demo encoder f(x) = x_1 from adlab.distances.DEMOS

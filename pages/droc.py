@@ -18,6 +18,7 @@ from adlab.experiment import MethodSpec, scorer_grid
 from adlab.metrics import evaluate
 
 PAGE = "droc"
+ui.begin(PAGE)
 SCORER_LABELS = {"kde": "KDE", "ocsvm": "OC-SVM", "gaussian": "Gaussian", "knn": "1-NN (cosine)"}
 FEATURE_LABELS = {"encoder": "encoder f(x)", "head": "head g(f(x))"}
 

@@ -16,6 +16,7 @@ from adlab import viz_detectors as vd
 from adlab.experiment import MethodSpec, balanced_rows, goad_centre_map, transform_names
 
 PAGE = "goad"
+ui.begin(PAGE)
 
 st.title("GOAD: classification-based anomaly detection")
 st.markdown(

@@ -12,6 +12,7 @@ import streamlit as st
 from adlab import instant
 
 PAGE = "npair"
+ui.begin(PAGE)
 BATCH = instant.pair_batch()  # 5 classes, one (anchor, positive) pair each, fixed seed
 N = len(BATCH.points) // 2
 

@@ -12,6 +12,7 @@ import streamlit as st
 from adlab import instant
 
 PAGE = "simclr"
+ui.begin(PAGE)
 BATCH = instant.view_batch()  # 6 instances x 2 views, fixed seed
 N = len(BATCH.points) // 2
 

@@ -12,6 +12,7 @@ import streamlit as st
 from adlab import instant
 
 PAGE = "triplet"
+ui.begin(PAGE)
 BATCH = instant.class_batch()  # 3 classes x 4 unit vectors, fixed seed
 
 st.title("Triplet loss (FaceNet)")
