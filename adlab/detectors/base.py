@@ -132,14 +132,20 @@ class DeepDetector(Detector):
     def _device(self) -> torch.device:
         return next(self.model_.parameters()).device
 
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        """What :meth:`save` writes: ``model.*`` (the network's state dict) and ``extra.*`` (the
+        tensors in ``_state_tensors``), detached copies on the CPU; tensors only, so
+        ``torch.load(weights_only=True)`` reads them back."""
+        self._check_fitted()
+        state = {f"model.{k}": v.detach().cpu().clone() for k, v in self.model_.state_dict().items()}
+        for name in self._state_tensors:
+            state[f"extra.{name}"] = torch.as_tensor(getattr(self, name)).detach().cpu().clone()
+        return state
+
     def save(self, path: str | Path) -> tuple[Path, Path]:
         """Write weights (``.pt``, tensors only) and config (``.json``); return both paths."""
-        self._check_fitted()
         path = Path(path)
-        state = {f"model.{k}": v.detach().cpu() for k, v in self.model_.state_dict().items()}
-        for name in self._state_tensors:
-            value = getattr(self, name)
-            state[f"extra.{name}"] = torch.as_tensor(value).detach().cpu()
+        state = self.state_tensors()
         weights, config = path.with_suffix(".pt"), path.with_suffix(".json")
         torch.save(state, weights)
         params = {k: v for k, v in self.get_params().items() if _jsonable(v)}
