@@ -20,8 +20,10 @@ from adlab.experiment import DetectorRun, MethodSpec, run_detector
 from adlab.train import NonFiniteLoss
 
 try:
+    from pages import _export
     from pages import _ui as ui
 except ImportError:  # a page file run on its own (AppTest.from_file, streamlit run pages/x.py)
+    import _export
     import _ui as ui
 
 DIGITS_NORMAL: tuple[str, ...] = ("3",)  # one normal class, the other nine are anomalies
@@ -206,6 +208,7 @@ def show_results(page: str, stored: dict[str, Any], *, score_text: str) -> None:
     history = run.history
     if history is not None and history.step_losses:
         ui.chart(viz.loss_curve_figure(history.step_losses, history.epoch_losses), f"{page}_loss_curve")
+    _export.section(page, lambda: _export.detector_files(page, stored), stem=ui.file_stem(page, stored))
 
 
 def point_picker(page: str, stored: dict[str, Any], *, label: str = "Test point") -> int:

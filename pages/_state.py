@@ -48,7 +48,8 @@ def decode(text: str) -> Any:
 
 
 def _shareable(key: str, value: Any, page: str) -> bool:
-    if not isinstance(key, str) or key.endswith(_SKIP_SUFFIXES) or key.startswith(("_", "FormSubmitter")):
+    if (not isinstance(key, str) or key.endswith(_SKIP_SUFFIXES) or key.startswith(("_", "FormSubmitter"))
+            or "_dl_" in key):
         return False
     if not (key in GLOBAL_KEYS or key.startswith(f"{page}_")):
         return False
@@ -84,6 +85,10 @@ def restore(page: str, *, check: Callable[[str, Any], str | None] | None = None)
 def sync(page: str) -> None:
     """Put ``page``'s current settings into the URL and warn once about link values that were not used."""
     current = {k: v for k, v in st.session_state.items() if _shareable(k, v, page)}
+    dataset = current.get(f"{page}_dataset")
+    if isinstance(dataset, str):  # class choices of the other datasets are not part of this view
+        current = {k: v for k, v in current.items()
+                   if not (k.startswith((f"{page}_normal_", f"{page}_anomalous_")) and not k.endswith(f"_{dataset}"))}
     wanted = {k: encode(list(v) if isinstance(v, tuple) else v) for k, v in sorted(current.items())
               if not (k in _DEFAULTS and v == _DEFAULTS[k])}
     if st.query_params.to_dict() != wanted:

@@ -59,8 +59,12 @@ def chart(fig, key: str, container=st) -> None:
 
 
 def figures_of(page: str) -> dict[str, Any]:
-    """The figures :func:`chart` drew for ``page`` in this session (latest version of each key)."""
-    return dict(st.session_state.get("_figures", {}).get(page, {}))
+    """The figures :func:`chart` draws for ``page`` in this session (latest version of each key).
+
+    The dict itself, not a copy: a download built later (on click, in another thread, where session
+    state cannot be read) sees the charts drawn after the button too.
+    """
+    return st.session_state.setdefault("_figures", {}).setdefault(page, {})
 
 
 def begin(page: str) -> None:
@@ -88,6 +92,17 @@ def settings_container():
     if state.presenting():
         return st.expander("Settings", expanded=False, icon=":material/tune:")
     return st.container()
+
+
+def file_stem(page: str, stored: dict[str, Any]) -> str:
+    """``adlab_<page>_<dataset>_seed<k>``: the start of every downloaded file's name."""
+    run = stored.get("run")
+    seed = stored.get("seed")
+    seed = seed if seed is not None else getattr(getattr(getattr(run, "config", None), "train", None), "seed", None)
+    if seed is None and run is not None and hasattr(run, "spec"):
+        seed = run.spec.kwargs.get("seed", 0)
+    data = stored["dataset"].replace(":", "-")
+    return f"adlab_{page}_{data}_seed{seed if seed is not None else 0}"
 
 
 def device() -> str:
@@ -333,6 +348,11 @@ def live_run(page: str, loss: str, knobs: Callable[[], dict[str, Any]], *, epoch
     stored = st.session_state.get(f"{page}_run")
     if stored:
         show_run(page, stored)
+        try:
+            from pages import _export
+        except ImportError:  # a page file run on its own
+            import _export
+        _export.section(page, lambda: _export.contrastive_files(page, stored), stem=file_stem(page, stored))
         explorer(page, stored)
     else:
         st.info("Press **Train** to learn an embedding from the normal classes and see what it does to "

@@ -1,9 +1,11 @@
 """Compare every detector and the shallow baselines on one split of one dataset."""
 
 try:
+    from pages import _export as ex
     from pages import _methods as m
     from pages import _ui as ui
 except ImportError:  # the page file run on its own (streamlit run pages/compare.py, AppTest)
+    import _export as ex
     import _methods as m
     import _ui as ui
 
@@ -87,7 +89,7 @@ if form.submitted:
                 st.error(f"{LABELS[method]}: {message}")
             if runs:
                 st.session_state[f"{PAGE}_results"] = {"runs": runs, "errors": errors, "split": split,
-                                                   "dataset": form.dataset, "seconds": seconds,
+                                                   "dataset": form.dataset, "seconds": seconds, "seed": form.seed,
                                                    "class_names": ui.load_dataset(form.dataset).class_names}
 
 stored = st.session_state.get(f"{PAGE}_results")
@@ -118,3 +120,4 @@ ui.chart(vd.umap_grid_figure(maps, first.is_anomaly, cols=3, hover=m.hover_label
 st.caption("UMAP of the test points in each method's feature space (what `embed` returns: φ(x) for Deep SVDD, "
            "the untransformed copy's features for GOAD, normalised encoder features for DROC, encoder features "
            "for CSI; the baselines share one panel, since they all see the input itself).")
+ex.section(PAGE, lambda: ex.compare_files(stored), stem=ui.file_stem(PAGE, {**stored, "run": None}))

@@ -1,0 +1,185 @@
+"""Downloads for a trained run: scores, embeddings, figures, weights + config, run card, or all in one ZIP.
+
+The files are built by :mod:`adlab.export`; this module gathers what a page's stored run holds
+(:func:`contrastive_files`, :func:`detector_files`, :func:`compare_files`) and draws the buttons
+(:func:`section`). Heavy files (figures, the ZIP) are built only when their button is clicked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from adlab import export
+from adlab.detectors.base import DeepDetector
+
+try:
+    from pages import _ui as ui
+except ImportError:  # a page file run on its own
+    import _ui as ui
+
+Files = dict[str, bytes | str]
+PROTOCOL_NOTE = ("the app's one-class split (a seeded half of the rows trains on the normal classes; at most "
+                 f"{ui.MAX_TEST} test rows)")
+
+
+def _dataset_text(stored: dict[str, Any]) -> str:
+    return ui.dataset_label(stored["dataset"]) if stored["dataset"].startswith("upload:") else stored["dataset"]
+
+
+def _common(page: str, stored: dict[str, Any], scores: np.ndarray, before: np.ndarray | None,
+            after: np.ndarray, is_anomaly: np.ndarray) -> Files:
+    split = stored["split"]
+    names = ui.class_names(stored)
+    labels = [names[c] for c in split.y_test]
+    ids = split.test_index if len(split.test_index) == len(scores) else None
+    files: Files = {
+        "scores.csv": export.scores_csv(scores, labels=labels, is_anomaly=is_anomaly, ids=ids, split="test"),
+    }
+    meta = {"class": labels, "anomalous": ["yes" if a else "no" for a in is_anomaly],
+            "score": [f"{s:.6g}" for s in scores]}
+    if ids is not None:
+        meta = {"id": [int(i) for i in ids], **meta}
+    files.update(export.embeddings_bundle(before, after, meta))
+    return files
+
+
+def contrastive_files(page: str, stored: dict[str, Any]) -> Files:
+    """A loss page's run: kNN scores after training, encoder features before/after, model, config, card."""
+    run, split = stored["run"], stored["split"]
+    cfg = run.config
+    files = _common(page, stored, run.scores_after, run.test_before, run.test_after, run.is_anomaly)
+    files["weights.pt"] = export.weights_bytes(run.model)
+    files["config.json"] = export.config_json(cfg)
+    files["run_card.md"] = export.run_card(
+        title=f"{cfg.loss} on {_dataset_text(stored)}", dataset=_dataset_text(stored),
+        dataset_note=_classes_note(stored), config=dataclasses.asdict(cfg), seed=cfg.train.seed,
+        device=run.history.device, seconds=run.history.seconds, metrics=run.metrics_after,
+        n_train=len(split.X_train), n_test=len(split.X_test), n_anomalies=int(run.is_anomaly.sum()),
+        method=cfg.loss, protocol=None,
+        extra={"score": f"mean cosine distance to the {cfg.knn_k} nearest normal training features",
+               "split": PROTOCOL_NOTE,
+               "metrics before training": json.dumps({k: round(v, 4) for k, v in run.metrics_before.items()})})
+    return files
+
+
+def detector_files(page: str, stored: dict[str, Any]) -> Files:
+    """A detector page's run: its scores, `embed` features before/after, weights (deep ones), config, card."""
+    run, split = stored["run"], stored["split"]
+    files = _common(page, stored, run.scores, run.test_before, run.test_after, run.is_anomaly)
+    params = run.spec.kwargs
+    if isinstance(run.detector, DeepDetector):
+        files["weights.pt"] = export.weights_bytes(run.detector)
+        files["config.json"] = export.config_json(run.detector)
+    else:
+        files["config.json"] = export.config_json(run.spec)
+    device = run.history.device if run.history is not None else "cpu"
+    files["run_card.md"] = export.run_card(
+        title=f"{run.spec.label} on {_dataset_text(stored)}", dataset=_dataset_text(stored),
+        dataset_note=_classes_note(stored), config=params, seed=int(params.get("seed", 0)), device=device,
+        seconds=run.fit_seconds, metrics=run.metrics, n_train=len(split.X_train), n_test=len(split.X_test),
+        n_anomalies=int(run.is_anomaly.sum()), method=run.method, protocol=None,
+        extra={"split": PROTOCOL_NOTE, "scoring time (s)": f"{run.score_seconds:.2f}"})
+    return files
+
+
+def compare_files(stored: dict[str, Any]) -> Files:
+    """Compare: every method's scores side by side, one card, every config; per-method embeddings and weights."""
+    split = stored["split"]
+    names = ui.class_names(stored)
+    first = next(iter(stored["runs"].values()))
+    ids = split.test_index if len(split.test_index) == len(first.scores) else np.arange(len(first.scores))
+    header = ["id", "label", "is_anomaly", "split", *(f"score_{m}" for m in stored["runs"])]
+    lines = [",".join(header)]
+    for i in range(len(first.scores)):
+        row = [str(int(ids[i])), _csv_cell(names[split.y_test[i]]), str(int(first.is_anomaly[i])), "test"]
+        row += [repr(float(run.scores[i])) for run in stored["runs"].values()]
+        lines.append(",".join(row))
+    files: Files = {"scores.csv": "\n".join(lines) + "\n"}
+    cards, configs = [], {}
+    for method, run in stored["runs"].items():
+        single = detector_files("compare", {**stored, "run": run})
+        cards.append(single.pop("run_card.md"))
+        configs[method] = json.loads(single.pop("config.json"))
+        for name, data in single.items():
+            if name != "scores.csv":
+                files[f"{method}/{name}"] = data
+    files["run_card.md"] = "\n\n---\n\n".join(cards)
+    files["config.json"] = json.dumps(configs, indent=2)
+    return files
+
+
+def _csv_cell(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n') else text
+
+
+def _classes_note(stored: dict[str, Any]) -> str:
+    split = stored["split"]
+    names = ui.class_names(stored)
+    normal = ", ".join(names[c] for c in split.normal_classes)
+    anomalous = ", ".join(names[c] for c in split.anomaly_classes)
+    return f"normal: {normal}; anomalous: {anomalous}"
+
+
+def figure_files(figs: Mapping[str, Any], *, png: bool) -> Files:
+    """Figures (key -> plotly figure) as interactive HTML, and PNG when asked (needs a Chromium)."""
+    figs = dict(figs)
+    files: Files = {f"figures/{k}.html": export.figure_html(f) for k, f in figs.items()}
+    if png:
+        files.update({f"figures/{k}.png": v for k, v in export.figures_png(figs).items()})
+    return files
+
+
+def section(page: str, build: Callable[[], Files], *, stem: str) -> None:
+    """The download buttons (in an expander) for a run whose files ``build()`` returns."""
+    with st.expander("Take it with you: downloads", expanded=False, icon=":material/download:"):
+        try:
+            files = build()
+        except (ValueError, RuntimeError) as err:  # nothing to export is a message, not a traceback
+            st.warning(f"Could not prepare the downloads: {err}")
+            return
+        st.caption("Scores: one row per test point (higher = more anomalous). Embeddings: the vectors and labels "
+                   "for projector.tensorflow.org (Load → the vectors TSV, then metadata.tsv). Weights: a state dict "
+                   "of tensors, `torch.load(path, weights_only=True)`, with the configuration as JSON. The run card "
+                   "records dataset, settings, seed, device, time and metrics.")
+        c = st.columns(4)
+        _button(c[0], "Scores (CSV)", files["scores.csv"], f"{stem}_scores.csv", "text/csv", f"{page}_dl_scores")
+        emb = {k: v for k, v in files.items() if k.endswith(".tsv")}
+        _button(c[1], "Embeddings (TSV, ZIP)", lambda: export.bundle_zip(emb), f"{stem}_embeddings.zip",
+                "application/zip", f"{page}_dl_embeddings")
+        _button(c[2], "Run card (Markdown)", files["run_card.md"], f"{stem}_run_card.md", "text/markdown",
+                f"{page}_dl_card")
+        weights = {k: v for k, v in files.items() if k.endswith("weights.pt") or k.endswith("config.json")}
+        if any(k.endswith("weights.pt") for k in files):
+            wc = weights
+            _button(c[3], "Weights + config (ZIP)", lambda: export.bundle_zip(wc), f"{stem}_weights.zip",
+                    "application/zip", f"{page}_dl_weights")
+        else:
+            _button(c[3], "Config (JSON)", files["config.json"], f"{stem}_config.json", "application/json",
+                    f"{page}_dl_config")
+        figs = ui.figures_of(page)  # filled as the page draws; read when a button is clicked
+        c = st.columns(4)
+        _button(c[0], "Figures (HTML, ZIP)", lambda: export.bundle_zip(figure_files(figs, png=False)),
+                f"{stem}_figures_html.zip", "application/zip", f"{page}_dl_html")
+        if export.png_available():
+            _button(c[1], "Figures (PNG, ZIP)", lambda: export.bundle_zip(figure_files(figs, png=True)),
+                    f"{stem}_figures.zip", "application/zip", f"{page}_dl_png")
+        else:
+            c[1].caption("PNG figures need a Chromium (apt-get install chromium); HTML works everywhere.")
+        _button(c[2], "Everything (ZIP)", lambda: export.bundle_zip({**files, **figure_files(figs, png=False)}),
+                f"{stem}_all.zip", "application/zip", f"{page}_dl_all", primary=True)
+
+
+def _button(col, label: str, data: Any, file_name: str, mime: str, key: str, *, primary: bool = False) -> None:
+    col.download_button(label, data, file_name=file_name, mime=mime, key=key, on_click="ignore",
+                        type="primary" if primary else "secondary", icon=":material/download:", width="stretch")
+
+
+def files_as_dict(files: Mapping[str, bytes | str]) -> dict[str, bytes]:
+    """The files as bytes (tests read them back)."""
+    return {k: v.encode() if isinstance(v, str) else v for k, v in files.items()}
