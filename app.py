@@ -11,8 +11,12 @@ import streamlit as st
 from adlab.device import available_devices, describe_device, pick_device
 from adlab.projection import warm_up
 from adlab.train import warm_up_optimizer
+from pages import _state as state
+from pages import _upload as upload
 
-st.set_page_config(page_title="adlab: contrastive anomaly detection", page_icon=":material/explore:", layout="wide")
+st.set_page_config(page_title="adlab: contrastive anomaly detection", page_icon=":material/explore:", layout="wide",
+                   initial_sidebar_state="collapsed" if state.presenting() else "auto")
+state.restore("_app")  # the link's app-wide settings (device, presenter mode, upload options)
 
 
 @st.cache_resource(show_spinner=False)
@@ -52,5 +56,9 @@ with st.sidebar:
         help="auto takes CUDA, then Apple MPS, then the CPU. Every page trains on this device.",
     )
     st.caption(f"Computing on **{describe_device(pick_device(st.session_state['device']))}**")
+    st.toggle("Presenter mode", key="present",
+              help="Hides the settings (they stay in a closed Settings box), enlarges text and figures, and keeps "
+                   "the sidebar closed when the link is opened. The link in the address bar carries it.")
+    upload.sidebar()
 
 st.navigation(PAGES).run()

@@ -152,13 +152,16 @@ def dataset_options(kinds: Sequence[str] = KINDS) -> list[str]:
     entry = current_upload()
     if entry is not None and entry["upload"].kind in kinds:
         options.append(entry["key"])
+        _UPLOAD_NAMES[entry["key"]] = entry["name"]
     return options
+
+
+_UPLOAD_NAMES: dict[str, str] = {}  # upload key -> file name, so labels need no session state (AppTest)
 
 
 def dataset_label(name: str) -> str:
     if name.startswith("upload:"):
-        entry = current_upload()
-        return f"your file: {entry['name']}" if entry and entry["key"] == name else "an uploaded file (gone)"
+        return f"your file: {_UPLOAD_NAMES[name]}" if name in _UPLOAD_NAMES else "an uploaded file (gone)"
     return DATASET_LABELS.get(name, name)
 
 

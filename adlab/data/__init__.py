@@ -15,10 +15,15 @@ from .images import (
 from .split import Split, goad_tabular_split, one_class_split
 from .toy import TOY_NAMES, make_toy
 from .types import DataError, Dataset
+from .upload import ACCEPTED_EXTENSIONS, LIMITS, Upload, UploadLimits, load_upload, sniff_columns
 
 __all__ = [
+    "ACCEPTED_EXTENSIONS",
+    "LIMITS",
     "TORCHVISION_NAMES",
     "TOY_NAMES",
+    "Upload",
+    "UploadLimits",
     "DataError",
     "Dataset",
     "Split",
@@ -30,4 +35,6 @@ __all__ = [
     "one_class_split",
     "read_idx",
     "shared_data_dir",
+    "sniff_columns",
+    "load_upload",
 ]

@@ -1,0 +1,342 @@
+"""CSV / TSV uploads: a header row, an optional label column, numeric and few-valued text features.
+
+Rows are numbered as a spreadsheet shows them: the header is row 1, the first data row is row 2.
+Nothing is changed silently: missing cells, infinities and text in numeric columns are errors; the
+only conversions (one-hot encoding, dropping empty or free-text columns) are listed in the notes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from .types import DataError
+from .upload_base import Upload, UploadLimits, encode_labels, natural_key, plural
+
+__all__ = ["LABEL_NAMES", "MAX_CATEGORIES", "read_header", "read_table"]
+
+LABEL_NAMES = ("y", "label", "labels", "class", "target", "anomaly", "is_anomaly", "outlier")
+MAX_CATEGORIES = 20  # text columns with at most this many distinct values are one-hot encoded
+_NUMERIC_SHARE = 0.9  # a column whose non-empty cells are at least this share numbers is numeric
+# in a numeric column, cells holding one of these (any case) are missing values, not text
+_MISSING_LOWER = ["", "na", "n/a", "nan", "-nan", "null", "none", "#n/a", "<na>", "?"]
+_RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+def _decode(name: str, data: bytes) -> tuple[str, list[str]]:
+    """The file as text (UTF-8, UTF-16 with a BOM, or Windows-1252), refusing binary data."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            return data.decode("utf-16"), ["read as UTF-16 text (its byte-order mark says so)"]
+        except UnicodeDecodeError as err:
+            raise DataError(f"{name}: damaged UTF-16 text ({err}); save it again as CSV UTF-8") from err
+    nul = data.find(b"\x00", 0, 1 << 16)
+    if nul >= 0:
+        raise DataError(
+            f"{name}: holds binary data (a NUL byte at offset {nul}), not text; export the table as CSV (UTF-8)"
+        )
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError as err:
+        head = data[: 1 << 16]
+        controls = [i for i, b in enumerate(head) if b < 0x20 and b not in b"\t\n\r\x0c"]
+        if controls:
+            raise DataError(
+                f"{name}: holds binary data (control byte 0x{head[controls[0]]:02x} at offset {controls[0]}), "
+                "not text; export the table as CSV (UTF-8)"
+            ) from err
+    try:
+        return data.decode("cp1252"), ["the file is not UTF-8; read it as Windows-1252 (Western European)"]
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), ["the file is not UTF-8; read it as Latin-1"]
+
+
+def _separator(name: str, text: str, fmt: str) -> tuple[str, list[str]]:
+    first = text.split("\n", 1)[0]
+    if fmt == "tsv":
+        return "\t", []
+    if fmt == "csv":
+        if "," not in first and ";" in first:
+            return ";", ["the header has semicolons and no commas: read with ';' as the separator"]
+        return ",", []
+    if "\t" in first:  # .txt
+        return "\t", []
+    if "," in first:
+        return ",", ["the .txt file has commas and no tabs in its header: read it as CSV"]
+    raise DataError(
+        f"{name}: cannot tell the separator: the header line has neither a tab nor a comma; "
+        "save the table as .csv or .tsv"
+    )
+
+
+def _header(name: str, text: str, sep: str, max_features: int) -> tuple[str, ...]:
+    try:
+        cut = text.find("\n", 1 << 20)
+        head = text if cut < 0 else text[:cut]  # the header line lies in the first MiB
+        cols = pd.read_csv(io.StringIO(head), sep=sep, nrows=0, dtype=str).columns
+    except pd.errors.EmptyDataError as err:
+        raise DataError(f"{name}: has no header row (the file holds no text); add a header of column names") from err
+    except (pd.errors.ParserError, ValueError) as err:
+        raise DataError(f"{name}: the header row cannot be read ({err}); check the quoting in line 1") from err
+    columns = tuple(str(c) for c in cols)
+    if not columns:
+        raise DataError(f"{name}: has no header row; add a first line of column names")
+    if all(_is_number(c) for c in columns):
+        raise DataError(
+            f"{name}: the first row holds numbers ({', '.join(columns[:4])}), not column names; "
+            "add a header row of column names"
+        )
+    if len(columns) > max_features + 1:
+        raise DataError(
+            f"{name}: has {len(columns)} columns, above the limit of {max_features} features "
+            "(max_features in adlab.data.upload.LIMITS); keep fewer columns"
+        )
+    return columns
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def read_header(name: str, data: bytes, fmt: str, limits: UploadLimits) -> tuple[str, ...]:
+    """The column names of a CSV/TSV/TXT file (``fmt``: ``"csv"``, ``"tsv"`` or ``"txt"``), reading only its header."""
+    text, _ = _decode(name, data)
+    sep, _ = _separator(name, text, fmt)
+    return _header(name, text, sep, limits.max_features)
+
+
+def _pick_label(name: str, columns: tuple[str, ...], label_column: str | None) -> tuple[str | None, str]:
+    if label_column == "auto":
+        lowered = {c.strip().lower(): c for c in reversed(columns)}
+        for candidate in LABEL_NAMES:
+            if candidate in lowered:
+                col = lowered[candidate]
+                return col, f"labels from column '{col}' (picked by its name; choose another or none in the options)"
+        return None, (
+            f"no label column found (looked for {', '.join(LABEL_NAMES)}): loaded without labels; "
+            "choose a label column in the options"
+        )
+    if label_column is None:
+        return None, "no label column chosen: every column is a feature"
+    if label_column not in columns:
+        listed = ", ".join(repr(c) for c in columns[:40]) + (" …" if len(columns) > 40 else "")
+        raise DataError(f"{name}: has no column named {label_column!r}; its columns are {listed}")
+    return label_column, f"labels from column '{label_column}'"
+
+
+def _ragged_line(text: str, sep: str, n_fields: int) -> tuple[int, int]:
+    """(line number, field count) of the first row whose field count differs from the header's."""
+    for number, row in enumerate(csv.reader(io.StringIO(text), delimiter=sep), start=1):
+        if row and len(row) != n_fields:
+            return number, len(row)
+    return 0, 0
+
+
+def _read_frame(name: str, text: str, sep: str, columns: tuple[str, ...], label: str | None, max_rows: int):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pd.errors.ParserWarning)
+        try:
+            df = pd.read_csv(
+                io.StringIO(text),
+                sep=sep,
+                dtype={label: str} if label else None,
+                keep_default_na=False,
+                na_values=[""],  # only empty cells; markers such as "NA" are judged per column
+                index_col=False,
+                nrows=max_rows + 1,
+                low_memory=False,
+            )
+        except pd.errors.ParserError as err:
+            found = _RAGGED.search(str(err))
+            if found:
+                want, line, saw = found.groups()
+                raise DataError(
+                    f"{name}: line {line} has {saw} fields but the header has {want}; fix that row "
+                    "(a stray separator or a missing quote) or delete it"
+                ) from err
+            raise DataError(f"{name}: the table cannot be read ({err}); check the quoting near there") from err
+        except MemoryError:
+            raise
+        except Exception as err:  # EmptyDataError, ValueError, UnicodeError, ...
+            raise DataError(f"{name}: the table cannot be read ({err}); save it again as CSV") from err
+    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+        line, saw = _ragged_line(text, sep, len(columns))
+        where = f"line {line} has {saw} fields" if line else "a row has more fields than the header"
+        raise DataError(
+            f"{name}: {where} but the header has {len(columns)}; fix that row (a stray separator) or delete it"
+        )
+    return df
+
+
+def _first_rows(mask: np.ndarray) -> tuple[int, int]:
+    """(how many, spreadsheet row of the first) for a boolean row mask."""
+    idx = np.flatnonzero(mask)
+    return len(idx), int(idx[0]) + 2 if len(idx) else 0
+
+
+def _cells(problems: dict[str, tuple[int, int]]) -> str:
+    return ", ".join(f"'{c}' {k} (first at row {r})" for c, (k, r) in problems.items())
+
+
+def read_table(
+    name: str, data: bytes, fmt: str, label_column: str | None, limits: UploadLimits
+) -> Upload:
+    """Read a CSV/TSV/TXT table into an ``Upload`` (``X`` float32 ``(n, d)``); see the module docstring."""
+    text, notes = _decode(name, data)
+    sep, more = _separator(name, text, fmt)
+    notes += more
+    columns = _header(name, text, sep, limits.max_features)
+    label, note = _pick_label(name, columns, label_column)
+    notes.append(note)
+    df = _read_frame(name, text, sep, columns, label, limits.max_rows)
+    n = len(df)
+    if n > limits.max_rows:
+        raise DataError(
+            f"{name}: has more than {limits.max_rows} rows, the limit (max_rows in adlab.data.upload.LIMITS); "
+            "upload a sample of the rows"
+        )
+    if n < limits.min_rows:
+        raise DataError(f"{name}: has {n} data rows; adlab needs at least {limits.min_rows}; add rows")
+
+    y, class_names = None, ()
+    if label is not None:
+        labels = df[label].fillna("").astype(str).str.strip().to_numpy(dtype=str)
+        missing = labels == ""
+        if missing.any():
+            k, row = _first_rows(missing)
+            raise DataError(
+                f"{name}: the label column '{label}' is empty in {plural(k, 'row')} (first at row {row}); "
+                "fill in those labels or delete the rows"
+            )
+        y, class_names = encode_labels(labels)
+        if len(class_names) > 50:
+            notes.append(f"column '{label}' has {len(class_names)} distinct labels: check it really is the label")
+
+    blocks, names = [], []
+    empty, text_cols, encoded, constant, bools = [], [], [], [], []
+    missing_cells: dict[str, tuple[int, int]] = {}
+    n_one_hot = 0
+    for col in columns:
+        if col == label:
+            continue
+        s = df[col]
+        miss = s.isna().to_numpy().copy()
+        if miss.all():
+            empty.append(col)
+            continue
+        if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
+            if pd.api.types.is_bool_dtype(s.dtype):
+                bools.append(col)
+            values = s.to_numpy(dtype=np.float64, na_value=np.nan)
+            _check_finite(name, col, values)
+            if miss.any():
+                missing_cells[col] = _first_rows(miss)
+            elif values.max() == values.min():
+                constant.append(col)
+            blocks.append(values[:, None])
+            names.append(col)
+            continue
+        # a text column: numbers with some text or missing markers, or categories
+        rows = np.flatnonzero(~miss)  # the non-empty cells
+        strings = s.iloc[rows].astype(str).str.strip().to_numpy(dtype=object)
+        marker = np.isin(np.char.lower(strings.astype(str)), _MISSING_LOWER)
+        if marker.all():
+            empty.append(col)
+            continue
+        numeric = pd.to_numeric(pd.Series(strings), errors="coerce").notna().to_numpy()
+        if numeric.any() and numeric.sum() >= _NUMERIC_SHARE * (~marker).sum():
+            text = ~numeric & ~marker
+            if text.any():
+                raise DataError(
+                    f"{name}: column '{col}' holds text in {plural(int(text.sum()), 'row')} (first: row "
+                    f"{rows[text][0] + 2}, {strings[text][0]!r}); fix or remove those cells, or drop the column"
+                )
+            miss[rows[marker]] = True
+            missing_cells[col] = _first_rows(miss)
+            continue
+        blank = strings == ""  # in a column of categories only blank cells are missing
+        miss[rows[blank]] = True
+        categories = set(strings[~blank])
+        if len(categories) > MAX_CATEGORIES:
+            decimal = pd.to_numeric(pd.Series(strings).str.replace(",", ".", regex=False), errors="coerce")
+            if decimal.notna().mean() >= _NUMERIC_SHARE:
+                raise DataError(
+                    f"{name}: column '{col}' writes numbers with decimal commas (e.g. {strings[0]!r}); "
+                    "save the file with decimal points"
+                )
+            text_cols.append(col)
+            continue
+        categories = sorted(categories, key=natural_key)
+        if miss.any():
+            missing_cells[col] = _first_rows(miss)
+        codes = np.full(n, -1)
+        codes[rows[~blank]] = pd.Categorical(strings[~blank], categories=categories).codes
+        blocks.append((codes[:, None] == np.arange(len(categories))[None, :]).astype(np.float64))  # (n, k)
+        names.extend(f"{col}={c}" for c in categories)
+        encoded.append(f"'{col}' ({len(categories)}: {', '.join(categories[:6])}{' …' if len(categories) > 6 else ''})")
+        n_one_hot += len(categories)
+
+    if missing_cells:
+        raise DataError(
+            f"{name}: missing values in {len(missing_cells)} column(s): {_cells(missing_cells)}; "
+            "fill them in (impute), delete those rows, or drop the columns"
+        )
+    if empty:
+        notes.append(f"dropped {len(empty)} empty column(s) (no values at all): {', '.join(map(repr, empty))}")
+    if text_cols:
+        notes.append(
+            f"dropped {len(text_cols)} text column(s) with more than {MAX_CATEGORIES} distinct values "
+            f"(ids or free text): {', '.join(map(repr, text_cols))}"
+        )
+    if not blocks:
+        raise DataError(
+            f"{name}: no usable feature columns (all are the label, empty or free text); "
+            "add numeric columns or choose another label column"
+        )
+    if encoded:
+        notes.append(f"one-hot encoded {len(encoded)} text column(s) into {n_one_hot} features: {'; '.join(encoded)}")
+    if bools:
+        notes.append(f"read true/false column(s) as 1/0: {', '.join(map(repr, bools))}")
+    if constant:
+        notes.append(f"kept {len(constant)} constant column(s) (they carry no information): {', '.join(map(repr, constant))}")
+    if len(names) > limits.max_features:
+        raise DataError(
+            f"{name}: has {len(names)} features after one-hot encoding, above the limit of {limits.max_features} "
+            "(max_features in adlab.data.upload.LIMITS); drop some columns"
+        )
+    with np.errstate(over="ignore"):
+        X = np.concatenate(blocks, axis=1).astype(np.float32)  # (n, d)
+    if not np.isfinite(X).all():
+        col = names[int(np.flatnonzero(~np.isfinite(X).all(axis=0))[0])]
+        raise DataError(f"{name}: column '{col}' holds numbers too large for float32 (above 3.4e38); rescale it")
+    return Upload(
+        X=X,
+        y=y,
+        class_names=class_names,
+        kind="tabular",
+        name=name,
+        format="tsv" if sep == "\t" else "csv",
+        feature_names=tuple(names),
+        notes=tuple(notes),
+        label_column=label,
+        columns=columns,
+        n_one_hot=n_one_hot,
+    )
+
+
+def _check_finite(name: str, col: str, values: np.ndarray) -> None:
+    inf = np.isinf(values)
+    if inf.any():
+        k, row = _first_rows(inf)
+        raise DataError(
+            f"{name}: column '{col}' holds {plural(k, 'infinite value')} (first at row {row}); replace them with finite numbers"
+        )

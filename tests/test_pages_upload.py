@@ -1,0 +1,146 @@
+"""A user's file on the pages: offered in every Dataset box of the right kind, previewed, trained on.
+
+AppTest cannot drive a file uploader, so these tests put the parsed file where the sidebar puts it
+(``st.session_state["upload"]``, built by the same ``adlab.data.load_upload``); the browser test
+uploads through the real widget.
+"""
+
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from adlab.data.upload import load_upload
+from pages import _upload
+
+ROOT = Path(__file__).resolve().parents[1]
+LOSS_PAGES = ["triplet", "npair", "supcon", "simclr"]
+DETECTOR_PAGES = ["deep_svdd", "goad", "droc", "compare"]
+
+
+def _csv(n: int = 240, seed: int = 0) -> bytes:
+    rng = np.random.default_rng(seed)
+    rows = ["f1,f2,f3,colour,class"]
+    for i in range(n):
+        attack = i % 8 == 0
+        x = rng.normal(4.0 if attack else 0.0, 1.0, 3)
+        colour = ("red", "green", "blue")[i % 3]
+        rows.append(f"{x[0]:.4f},{x[1]:.4f},{x[2]:.4f},{colour},{'attack' if attack else 'normal'}")
+    return ("\n".join(rows) + "\n").encode()
+
+
+def _image_zip(n: int = 24, side: int = 12) -> bytes:
+    rng = np.random.default_rng(0)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for folder in ("normal", "abnormal"):
+            for i in range(n):
+                img = np.zeros((side, side), np.uint8)
+                if folder == "normal":
+                    img[:, side // 2 - 1: side // 2 + 1] = 255  # a vertical bar
+                else:
+                    img[side // 2 - 1: side // 2 + 1, :] = 255  # a horizontal bar
+                img = np.clip(img.astype(int) + rng.integers(0, 40, img.shape), 0, 255).astype(np.uint8)
+                png = io.BytesIO()
+                Image.fromarray(img, "L").save(png, format="PNG")
+                zf.writestr(f"{folder}/{i:03d}.png", png.getvalue())
+    return buf.getvalue()
+
+
+def _choose_upload(at: AppTest, page: str, name: str) -> AppTest:
+    box = at.selectbox(key=f"{page}_dataset")
+    return box.select_index(box.options.index(f"your file: {name}")).run()
+
+
+def _entry(name: str, data: bytes, **options) -> dict:
+    return {"key": _upload.digest(name, data, options), "name": name, "upload": load_upload(name, data, **options),
+            "dataset": None, "error": None}
+
+
+def _page(page: str, entry: dict | None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=60)
+    if entry is not None:
+        at.session_state["upload"] = entry
+    return at.run()
+
+
+@pytest.fixture(scope="module")
+def table():
+    return _entry("flows.csv", _csv())
+
+
+@pytest.fixture(scope="module")
+def images():
+    return _entry("bars.zip", _image_zip())
+
+
+@pytest.mark.parametrize("page", LOSS_PAGES + DETECTOR_PAGES)
+def test_every_page_offers_an_uploaded_table(page, table):
+    at = _page(page, table)
+    assert not at.exception, at.exception
+    box = at.selectbox(key=f"{page}_dataset")
+    assert "your file: flows.csv" in box.options
+
+
+@pytest.mark.parametrize("page", ["simclr", "csi"])
+def test_image_pages_offer_an_uploaded_zip(page, images):
+    at = _page(page, images)
+    assert not at.exception, at.exception
+    assert "your file: bars.zip" in at.selectbox(key=f"{page}_dataset").options
+
+
+def test_csi_does_not_offer_a_table_and_says_why(table):
+    at = _page("csi", table)
+    assert not at.exception, at.exception
+    assert "your file: flows.csv" not in at.selectbox(key="csi_dataset").options
+    assert any("needs image data" in c.value for c in at.caption)
+
+
+def test_train_deep_svdd_on_an_uploaded_csv(table):
+    at = _page("deep_svdd", table)
+    _choose_upload(at, "deep_svdd", "flows.csv")
+    assert not at.exception, at.exception
+    preview = [e for e in at.expander if e.label.startswith("Your file")]
+    assert preview and "flows.csv" in preview[0].label
+    text = " ".join(m.value for m in at.markdown)
+    assert "one-hot" in text and "colour" in text, "the preview says which columns were one-hot encoded"
+    assert at.multiselect(key=f"deep_svdd_normal_{table['key']}").value == ["normal"]
+    assert at.multiselect(key=f"deep_svdd_anomalous_{table['key']}").value == ["attack"]
+    at.number_input(key="deep_svdd_epochs").set_value(3)
+    at.button(key="deep_svdd_train").click().run(timeout=240)
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    auroc = next(m for m in at.metric if m.label == "AUROC")
+    assert float(auroc.value) > 0.9, "attacks sit 4 standard deviations away: easy to find"
+
+
+def test_train_simclr_on_an_uploaded_image_zip(images):
+    at = _page("simclr", images)
+    _choose_upload(at, "simclr", "bars.zip")
+    assert not at.exception, at.exception
+    assert any(e.label.startswith("Your file") for e in at.expander)
+    at.number_input(key="simclr_epochs").set_value(2)
+    at.button(key="simclr_train").click().run(timeout=240)
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert any(m.label == "AUROC after training" for m in at.metric)
+
+
+def test_unlabelled_upload_explains_instead_of_training():
+    entry = _entry("nolabels.csv", _csv(), label_column=None)
+    at = _page("goad", entry)
+    _choose_upload(at, "goad", "nolabels.csv")
+    assert not at.exception, at.exception
+    assert any("no labels" in w.value for w in at.warning)
+    assert not at.button, "no training form without labels"
+
+
+def test_app_has_the_uploader_in_its_sidebar():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception, at.exception
+    assert at.get("file_uploader"), "the sidebar holds the upload"
+    assert any(t.label == "Presenter mode" for t in at.toggle)
