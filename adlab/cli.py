@@ -2,14 +2,19 @@
 
 Protocols:
 
-* labelled tabular files (``.mat``, ``.npz``, ``.csv``; y = 1 anomalous) follow GOAD's: half of
-  the normal rows train; test = the other half plus every anomaly; F1 at the true contamination;
+* files are read by :func:`adlab.data.load_upload`, the loader behind the app's upload (``.csv``,
+  ``.tsv``, ``.txt``, ``.npz``, ``.npy``, ``.mat``, ``.zip``; nothing is unpickled); labelled tables
+  follow GOAD's protocol: half of the normal rows train; test = the other half plus every anomaly;
+  F1 at the true contamination (y in {0, 1}: 1 = anomalous; other labels: ``--normal-class``);
+  a ZIP of images (one folder per class) is one-class like the image sets;
 * image sets and toy sets are one-class: train on the normal class of the training split and
   score the test split (an IDX folder holding only the test files, and the built-in sets, are cut
   in halves by the seed).
 
-With ``--json`` the last line of standard output is one JSON object. A bad SPEC, an unknown class
-or a missing file prints one line on standard error and exits with status 2.
+With ``--json`` the last line of standard output is one JSON object; ``--card FILE`` also writes a
+Markdown run card (the paper's number beside ours where the protocol is the paper's, e.g. GOAD on
+ODDS Thyroid). A bad SPEC, an unknown class, a missing or unusable file prints one line on standard
+error and exits with status 2.
 """
 
 from __future__ import annotations
@@ -36,6 +41,9 @@ class Problem:
     X_test: np.ndarray
     is_anomaly: np.ndarray
     description: str
+    X_all: np.ndarray | None = None  # labelled files: every row and its 0/1 label (protocol detection)
+    y_all: np.ndarray | None = None
+    name: str = ""
 
 
 class CLIError(Exception):
@@ -53,51 +61,51 @@ def _one_class(ds, normal_class: str | None, seed: int, default: str | int = 0) 
     return Problem(split.X_train, split.X_test, split.anomalous_test, f"{ds.name}, normal class {name!r}")
 
 
-def _labelled_file(path: Path, seed: int) -> Problem:
-    from adlab.data import goad_tabular_split
-
-    X, y = _read_labelled(path)
-    X_train, X_test, is_anomaly = goad_tabular_split(X, y, seed=seed)
-    return Problem(X_train, X_test, is_anomaly, f"{path.name}, GOAD protocol (half of the normals train)")
+NORMAL_NAMES = ("normal", "0", "inlier", "inliers", "good", "ok", "false", "no")
 
 
-def _read_labelled(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    suffix = path.suffix.lower()
-    if suffix == ".mat":
-        from scipy.io import loadmat
+def _file_problem(path: Path, *, normal_class: str | None, seed: int, label_column: str | None) -> Problem:
+    """A user's file, read by :func:`adlab.data.load_upload` (the app's upload reads it the same way).
 
-        try:
-            mat = loadmat(path)
-        except Exception as exc:  # scipy raises several types for damaged files
-            raise CLIError(f"{path}: not a readable MATLAB file ({exc})") from None
-        X, y = mat.get("X"), mat.get("y")
-    elif suffix == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as npz:
-                X, y = (npz["X"] if "X" in npz else None), (npz["y"] if "y" in npz else None)
-        except ValueError as exc:
-            raise CLIError(f"{path}: refused ({exc}); save plain numeric arrays X and y") from None
-    elif suffix == ".csv":
-        import pandas as pd
+    Tables follow GOAD's protocol: y in {0, 1} (ODDS, 1 = anomaly) as is; other labels are made
+    binary with ``normal_class`` (default: a class named normal / 0 / inlier, else the largest).
+    Images (a ZIP, or 4-D arrays) are one-class like the built-in image sets.
+    """
+    from adlab.data import goad_tabular_split, load_upload
 
-        frame = pd.read_csv(path)
-        label = "y" if "y" in frame.columns else frame.columns[-1]
-        y = frame[label].to_numpy()
-        X = frame.drop(columns=[label]).select_dtypes("number").to_numpy()
+    upload = load_upload(path.name, path.read_bytes(), label_column="auto" if label_column is None else label_column)
+    if upload.y is None:
+        raise CLIError(f"{path.name} has no labels, so nothing can be evaluated: "
+                       + ("pass --label-column NAME" if upload.format in ("csv", "tsv", "txt")
+                          else "save y beside X (1 = anomaly), or use one folder per class in the ZIP"))
+    names = upload.class_names
+    normal = _normal_name(names, upload.class_counts(), normal_class)
+    if upload.kind == "image":
+        return _one_class(upload.to_dataset(), normal, seed)
+    if set(names) <= {"0", "1"} and normal_class is None:
+        y01 = np.asarray([int(names[c]) for c in upload.y])  # ODDS: 1 = anomaly
+        how = "y = 1 anomalous"
     else:
-        raise CLIError(f"{path}: unsupported file type {suffix!r}; use .mat, .npz or .csv")
-    if X is None or y is None:
-        raise CLIError(f"{path}: needs arrays named X and y (y = 1 for anomalies)")
-    X = np.asarray(X, dtype=np.float32)
-    y = np.asarray(y).reshape(-1).astype(np.int64)
-    if X.ndim != 2 or len(X) != len(y):
-        raise CLIError(f"{path}: X must be (n, d) with one label per row; got X {X.shape}, y {y.shape}")
-    if not np.isin(y, (0, 1)).all():
-        raise CLIError(f"{path}: y must hold 0 (normal) and 1 (anomaly) only")
-    return X, y
+        y01 = (upload.y != names.index(normal)).astype(np.int64)
+        how = f"normal class {normal!r}, every other class anomalous"
+    X_train, X_test, is_anomaly = goad_tabular_split(upload.X, y01, seed=seed)
+    return Problem(X_train, X_test, is_anomaly,
+                   f"{path.name}, GOAD protocol (half of the normals train; {how})",
+                   X_all=upload.X, y_all=y01, name=path.name)
 
 
-def load_problem(spec: str, *, normal_class: str | None = None, seed: int = 0) -> Problem:
+def _normal_name(names: tuple[str, ...], counts: dict[str, int], normal_class: str | None) -> str:
+    if normal_class is not None:
+        if normal_class not in names:
+            raise CLIError(f"unknown class {normal_class!r}; valid classes: {', '.join(names)}")
+        return normal_class
+    lower = [n.lower() for n in names]
+    hits = [names[lower.index(n)] for n in NORMAL_NAMES if n in lower]
+    return hits[0] if hits else max(counts.items(), key=lambda kv: kv[1])[0]
+
+
+def load_problem(spec: str, *, normal_class: str | None = None, seed: int = 0,
+                 label_column: str | None = None) -> Problem:
     """Turn a ``--data`` SPEC into a train/test problem (see the module docstring)."""
     from adlab import data
 
@@ -128,13 +136,13 @@ def load_problem(spec: str, *, normal_class: str | None = None, seed: int = 0) -
         return Problem(train.X[train.y == c], test.X, test.y != c,
                        f"{train.name}, normal class {normal!r} (official train/test splits)")
     path = Path(spec)
-    if path.suffix.lower() in (".mat", ".npz", ".csv"):
+    if path.suffix.lower() in data.ACCEPTED_EXTENSIONS or path.is_file():
         if not path.is_file():
             raise CLIError(f"no such file: {path}")
-        return _labelled_file(path, seed)
+        return _file_problem(path, normal_class=normal_class, seed=seed, label_column=label_column)
     raise CLIError(
         f"unknown data SPEC {spec!r}: use digits, toy:NAME, mnist-idx:DIR, torchvision:NAME:DIR, "
-        "or a path to a .mat, .npz or .csv file"
+        f"or a path to a file ({', '.join(data.ACCEPTED_EXTENSIONS)})"
     )
 
 
@@ -158,7 +166,7 @@ def _fit(args: argparse.Namespace) -> dict:
     from adlab.metrics import evaluate
 
     device = str(pick_device(args.device))
-    problem = load_problem(args.data, normal_class=args.normal_class, seed=args.seed)
+    problem = load_problem(args.data, normal_class=args.normal_class, seed=args.seed, label_column=args.label_column)
     kind = "image" if problem.X_train.ndim == 4 else "tabular"
     detector = _build(args.method, kind=kind, epochs=args.epochs, seed=args.seed, device=args.device)
     start = time.perf_counter()
@@ -166,6 +174,14 @@ def _fit(args: argparse.Namespace) -> dict:
     scores = detector.anomaly_score(problem.X_test)
     seconds = time.perf_counter() - start
     metrics = evaluate(problem.is_anomaly, scores)
+    protocol = None
+    if problem.X_all is not None:
+        from adlab.papers import detect_protocol
+
+        found = detect_protocol(problem.X_all, problem.y_all, problem.name)
+        protocol = found if found and found.startswith("goad-tabular:") else None
+    if args.card:
+        _write_card(args, problem, detector, metrics, seconds, device, protocol)
     return {
         "method": args.method,
         "data": args.data,
@@ -180,7 +196,26 @@ def _fit(args: argparse.Namespace) -> dict:
         "n_anomalies": int(problem.is_anomaly.sum()),
         "device": device,
         "seed": args.seed,
+        "protocol": protocol,
     }
+
+
+def _write_card(args, problem: Problem, detector, metrics: dict, seconds: float, device: str,
+                protocol: str | None) -> None:
+    """The Markdown run card, with the paper's number beside ours when the protocol is the paper's."""
+    from adlab.export import run_card
+
+    card = run_card(
+        title=f"{args.method} on {args.data}", dataset=args.data, dataset_note=problem.description,
+        config=detector.get_params(), seed=args.seed, device=device, seconds=seconds, metrics=metrics,
+        n_train=len(problem.X_train), n_test=len(problem.X_test), n_anomalies=int(problem.is_anomaly.sum()),
+        method=args.method, protocol=protocol,
+        extra={"command": "python -m adlab " + " ".join(sys.argv[1:]) if sys.argv[1:] else "python -m adlab"},
+    )
+    try:
+        Path(args.card).write_text(card)
+    except OSError as exc:
+        raise CLIError(f"cannot write the run card to {args.card}: {exc.strerror}") from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -188,11 +223,15 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     fit = sub.add_parser("fit", help="fit a detector and score the test split")
     fit.add_argument("method", choices=METHODS)
-    fit.add_argument("--data", required=True, help="digits | toy:NAME | mnist-idx:DIR | torchvision:NAME:DIR | FILE")
-    fit.add_argument("--normal-class", default=None, help="normal class (image sets; default 0)")
+    fit.add_argument("--data", required=True,
+                     help="digits | toy:NAME | mnist-idx:DIR | torchvision:NAME:DIR | FILE (.csv .tsv .txt .npz .npy .mat .zip)")
+    fit.add_argument("--normal-class", default=None,
+                     help="normal class (image sets: default 0; files: default a class named normal/0, else the largest)")
     fit.add_argument("--epochs", type=int, default=None, help="training epochs (deep methods)")
     fit.add_argument("--seed", type=int, default=0)
     fit.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    fit.add_argument("--label-column", default=None, help="CSV/TSV files: the label column (default: guessed)")
+    fit.add_argument("--card", default=None, metavar="FILE", help="also write a Markdown run card to FILE")
     fit.add_argument("--json", action="store_true", help="end standard output with one JSON line")
     return parser
 
