@@ -72,6 +72,8 @@ def restore(page: str, *, check: Callable[[str, Any], str | None] | None = None)
         value = decode(text)
         if not _shareable(key, value, page):
             continue
+        if key in GLOBAL_KEYS and key in st.session_state:  # app.py restored it before drawing its widget
+            continue
         reason = check(key, value) if check is not None else None
         if reason:
             st.warning(reason)

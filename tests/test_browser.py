@@ -147,3 +147,118 @@ def test_train_goad_in_the_browser(server, page):
     page.wait_for_selector('[data-testid="stPlotlyChart"] .js-plotly-plot', timeout=60_000)
     _no_exception(page)
     _shoot(page, SHOTS / "goad_trained.png")
+
+
+def _open(page, url):
+    page.goto(url)
+    page.wait_for_selector('[data-testid="stMain"] h1', timeout=90_000)
+    _settle(page)
+
+
+def _upload(page, path):
+    """Through the real file uploader in the sidebar, as a person drops a file."""
+    page.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(str(path))
+    page.wait_for_selector('[data-testid="stSidebar"] [data-testid="stAlertContentSuccess"]', timeout=60_000)
+    _settle(page)
+
+
+def _open_expander(page, title):
+    """Open an expander and wait until it shows its content (a click during a rerun can be lost)."""
+    box = page.locator('[data-testid="stExpander"]').filter(has_text=title).first
+    details = box.locator("details").first
+    for _ in range(4):
+        _settle(page)
+        if details.get_attribute("open") is not None:
+            return
+        box.locator("summary").first.click()
+        page.wait_for_timeout(500)
+    assert details.get_attribute("open") is not None, f"the {title!r} box did not open"
+
+
+def _pick_dataset(page, label):
+    """Choose ``label`` in the page's Dataset box (retried: a click during a rerun can be lost)."""
+    combo = page.locator('[data-testid="stMain"]').get_by_role("combobox", name="Dataset")
+    option = page.get_by_role("option", name=label)
+    for _ in range(4):
+        _settle(page)
+        combo.click()
+        try:
+            option.wait_for(timeout=5_000)
+        except Exception:  # playwright's TimeoutError: the list did not open, try again
+            page.keyboard.press("Escape")
+            continue
+        option.click()
+        _settle(page)
+        assert label in combo.input_value()
+        return
+    raise AssertionError(f"{label!r} never appeared in the Dataset box; options: "
+                         f"{page.get_by_role('option').all_inner_texts()}")
+
+
+def test_upload_a_csv_train_and_take_everything(server, page, tmp_path):
+    from tests.uploads import sample_csv
+
+    csv = tmp_path / "flows.csv"
+    csv.write_bytes(sample_csv())
+    _open(page, f"{server}/deep_svdd")
+    _upload(page, csv)
+    _pick_dataset(page, "your file: flows.csv")
+    _open_expander(page, "Your file: flows.csv")  # the preview
+    page.wait_for_selector("text=one-hot", timeout=30_000)
+    page.get_by_role("button", name="Train").first.click()
+    page.wait_for_selector('[data-testid="stMetric"]', timeout=180_000)
+    _settle(page, timeout=180_000)
+    _no_exception(page)
+    assert "deep_svdd_dataset=upload" in page.url, "the address bar carries the view's settings"
+    _open_expander(page, "Take it with you")
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Everything (ZIP)").click()
+    import zipfile
+
+    names = set(zipfile.ZipFile(download.value.path()).namelist())
+    assert {"scores.csv", "run_card.md", "weights.pt", "config.json", "embeddings_after.tsv"} <= names
+    assert any(n.startswith("figures/") and n.endswith(".html") for n in names)
+    _shoot(page, SHOTS / "upload_csv_deep_svdd.png")
+
+
+def test_upload_a_zip_of_images_and_train(server, page, tmp_path):
+    from tests.uploads import sample_image_zip
+
+    archive = tmp_path / "bars.zip"
+    archive.write_bytes(sample_image_zip())
+    _open(page, f"{server}/simclr")
+    _upload(page, archive)
+    _pick_dataset(page, "your file: bars.zip")
+    _open_expander(page, "Your file: bars.zip")
+    page.locator('[data-testid="stExpander"] [data-testid="stImage"]').first.wait_for(timeout=30_000)  # thumbnails
+    page.get_by_role("button", name="Train").first.click()
+    page.wait_for_selector("text=AUROC after training", timeout=180_000)
+    _settle(page, timeout=180_000)
+    _no_exception(page)
+    _shoot(page, SHOTS / "upload_zip_simclr.png")
+
+
+def test_a_bad_upload_is_a_message_not_a_traceback(server, page, tmp_path):
+    bad = tmp_path / "broken.csv"
+    bad.write_bytes(b"a,b,c\n1,2,3\n4,5\n" + b"\x00\x01\x02" * 50)
+    _open(page, f"{server}/goad")
+    page.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(str(bad))
+    page.wait_for_selector('[data-testid="stSidebar"] [data-testid="stAlertContentError"]', timeout=60_000)
+    _no_exception(page)
+    assert "broken.csv" in page.locator('[data-testid="stSidebar"] [data-testid="stAlertContentError"]').inner_text()
+
+
+def test_presenter_link(server, page):
+    _open(page, f"{server}/goad?present=true&goad_dataset=toy:blobs")
+    page.wait_for_selector("text=Settings", timeout=30_000)
+    _no_exception(page)
+    page.locator('[data-testid="stHeader"]').first.wait_for(state="hidden", timeout=30_000)
+    assert not page.locator('[data-testid="stSidebar"]').first.is_visible() or page.locator(
+        '[data-testid="stSidebar"]').first.get_attribute("aria-expanded") == "false", "the sidebar starts closed"
+    _open_expander(page, "Settings")
+    page.get_by_role("button", name="Train").first.click()
+    page.wait_for_selector('[data-testid="stMetric"]', timeout=180_000)
+    _settle(page, timeout=180_000)
+    page.wait_for_selector('[data-testid="stPlotlyChart"] .js-plotly-plot', timeout=60_000)
+    _no_exception(page)
+    _shoot(page, SHOTS / "goad_presenter.png")

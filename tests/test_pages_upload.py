@@ -5,50 +5,18 @@ AppTest cannot drive a file uploader, so these tests put the parsed file where t
 uploads through the real widget.
 """
 
-import io
-import zipfile
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from adlab.data.upload import load_upload
 from pages import _upload
+from tests.uploads import sample_csv, sample_image_zip
 
 ROOT = Path(__file__).resolve().parents[1]
 LOSS_PAGES = ["triplet", "npair", "supcon", "simclr"]
 DETECTOR_PAGES = ["deep_svdd", "goad", "droc", "compare"]
-
-
-def _csv(n: int = 240, seed: int = 0) -> bytes:
-    rng = np.random.default_rng(seed)
-    rows = ["f1,f2,f3,colour,class"]
-    for i in range(n):
-        attack = i % 8 == 0
-        x = rng.normal(4.0 if attack else 0.0, 1.0, 3)
-        colour = ("red", "green", "blue")[i % 3]
-        rows.append(f"{x[0]:.4f},{x[1]:.4f},{x[2]:.4f},{colour},{'attack' if attack else 'normal'}")
-    return ("\n".join(rows) + "\n").encode()
-
-
-def _image_zip(n: int = 24, side: int = 12) -> bytes:
-    rng = np.random.default_rng(0)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for folder in ("normal", "abnormal"):
-            for i in range(n):
-                img = np.zeros((side, side), np.uint8)
-                if folder == "normal":
-                    img[:, side // 2 - 1: side // 2 + 1] = 255  # a vertical bar
-                else:
-                    img[side // 2 - 1: side // 2 + 1, :] = 255  # a horizontal bar
-                img = np.clip(img.astype(int) + rng.integers(0, 40, img.shape), 0, 255).astype(np.uint8)
-                png = io.BytesIO()
-                Image.fromarray(img, "L").save(png, format="PNG")
-                zf.writestr(f"{folder}/{i:03d}.png", png.getvalue())
-    return buf.getvalue()
 
 
 def _choose_upload(at: AppTest, page: str, name: str) -> AppTest:
@@ -70,12 +38,12 @@ def _page(page: str, entry: dict | None) -> AppTest:
 
 @pytest.fixture(scope="module")
 def table():
-    return _entry("flows.csv", _csv())
+    return _entry("flows.csv", sample_csv())
 
 
 @pytest.fixture(scope="module")
 def images():
-    return _entry("bars.zip", _image_zip())
+    return _entry("bars.zip", sample_image_zip())
 
 
 @pytest.mark.parametrize("page", LOSS_PAGES + DETECTOR_PAGES)
@@ -131,7 +99,7 @@ def test_train_simclr_on_an_uploaded_image_zip(images):
 
 
 def test_unlabelled_upload_explains_instead_of_training():
-    entry = _entry("nolabels.csv", _csv(), label_column=None)
+    entry = _entry("nolabels.csv", sample_csv(), label_column=None)
     at = _page("goad", entry)
     _choose_upload(at, "goad", "nolabels.csv")
     assert not at.exception, at.exception
