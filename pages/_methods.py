@@ -187,7 +187,7 @@ def show_results(page: str, stored: dict[str, Any], *, score_text: str) -> None:
     run: DetectorRun = stored["run"]
     split: Split = stored["split"]
     st.subheader("Detection on the test split")
-    st.caption(f"{stored['dataset']}: {len(split.X_train)} normal training points; {len(split.X_test)} test "
+    st.caption(f"{ui.dataset_label(stored['dataset'])}: {len(split.X_train)} normal training points; {len(split.X_test)} test "
                f"points, {int(run.is_anomaly.sum())} of them anomalous. {score_text} AUPRC and F1 depend on "
                "the share of anomalies in the test set; F1 flags the top-scored fraction equal to that share.")
     metric_row(run)

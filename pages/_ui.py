@@ -394,7 +394,7 @@ def show_run(page: str, stored: dict[str, Any]) -> None:
     split: Split = stored["split"]
     names = class_names(stored)
     st.subheader("What training changed")
-    st.caption(f"{stored['dataset']}: {len(split.X_train)} normal training points, {len(split.X_test)} test "
+    st.caption(f"{dataset_label(stored['dataset'])}: {len(split.X_train)} normal training points, {len(split.X_test)} test "
                f"points ({int(run.is_anomaly.sum())} anomalous). Anomaly score = mean cosine distance to the "
                f"{run.config.knn_k} nearest normal training features (higher = more anomalous), on the "
                "encoder's features, before and after training.")

@@ -100,7 +100,7 @@ if not stored:
 runs, split = stored["runs"], stored["split"]
 first = next(iter(runs.values()))
 st.subheader("Scores on the test split")
-st.caption(f"{stored['dataset']}: {len(split.X_train)} normal training points; {len(split.X_test)} test points, "
+st.caption(f"{ui.dataset_label(stored['dataset'])}: {len(split.X_train)} normal training points; {len(split.X_test)} test points, "
            f"{int(first.is_anomaly.sum())} of them anomalous. Total time {stored['seconds']:.1f} s (training, "
            "scoring, feature extraction). F1 flags the top-scored fraction equal to the share of anomalies.")
 rows = summary_rows(runs)
