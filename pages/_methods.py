@@ -90,11 +90,7 @@ def detector_form(
         normal0, anomalous0 = default_classes(name)
         params: dict[str, Any] = {}
         with st.form(f"{page}_form"):
-            c1, c2 = st.columns(2)
-            normal = c1.multiselect("Normal classes (the training data)", ds.class_names, default=list(normal0),
-                                    key=f"{page}_normal_{name}")
-            anomalous = c2.multiselect("Anomalous classes (appear only in the test set)", ds.class_names,
-                                       default=list(anomalous0), key=f"{page}_anomalous_{name}")
+            normal, anomalous = ui.class_pickers(page, ds, name, normal0, anomalous0)
             if training:
                 c1, c2, c3, c4 = st.columns(4)
                 params["epochs"] = int(c1.number_input("Epochs", 1, 500, epochs, key=f"{page}_epochs"))

@@ -251,6 +251,17 @@ def default_classes(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(n for n in names if n != "anomaly"), ("anomaly",)
 
 
+def class_pickers(page: str, ds: Dataset, name: str, normal: Sequence[str],
+                  anomalous: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The two class lists of a training form (keys carry the dataset, so each dataset keeps its choice)."""
+    c1, c2 = st.columns(2)
+    normal = c1.multiselect("Normal classes (the training data)", ds.class_names, default=list(normal),
+                            key=f"{page}_normal_{name}")
+    anomalous = c2.multiselect("Anomalous classes (appear only in the test set)", ds.class_names,
+                               default=list(anomalous), key=f"{page}_anomalous_{name}")
+    return normal, anomalous
+
+
 def class_names(stored: dict[str, Any]) -> tuple[str, ...]:
     """The class names of a stored run's dataset (kept with the run, so a removed upload does not matter)."""
     return stored.get("class_names") or load_dataset(stored["dataset"]).class_names
@@ -287,11 +298,7 @@ def train_form(
         name = st.session_state[f"{page}_dataset"]
         normal0, anomalous0 = default_classes(name)
         with st.form(f"{page}_form"):
-            c1, c2 = st.columns(2)
-            normal = c1.multiselect("Normal classes (training data)", ds.class_names, default=list(normal0),
-                                    key=f"{page}_normal_{name}")
-            anomalous = c2.multiselect("Anomalous classes (appear only in the test set)", ds.class_names,
-                                       default=list(anomalous0), key=f"{page}_anomalous_{name}")
+            normal, anomalous = class_pickers(page, ds, name, normal0, anomalous0)
             c1, c2, c3, c4 = st.columns(4)
             train = dict(
                 batch_size=int(c1.select_slider("Batch size", [32, 64, 128, 256], value=batch_size,

@@ -195,15 +195,19 @@ def _pick_dataset(page, label):
                          f"{page.get_by_role('option').all_inner_texts()}")
 
 
+def _upload_and_pick(page, url, path, data):
+    """Open a page, upload ``data`` as ``path`` in the sidebar, choose it in the Dataset box, open the preview."""
+    path.write_bytes(data)
+    _open(page, url)
+    _upload(page, path)
+    _pick_dataset(page, f"your file: {path.name}")
+    _open_expander(page, f"Your file: {path.name}")
+
+
 def test_upload_a_csv_train_and_take_everything(server, page, tmp_path):
     from tests.uploads import sample_csv
 
-    csv = tmp_path / "flows.csv"
-    csv.write_bytes(sample_csv())
-    _open(page, f"{server}/deep_svdd")
-    _upload(page, csv)
-    _pick_dataset(page, "your file: flows.csv")
-    _open_expander(page, "Your file: flows.csv")  # the preview
+    _upload_and_pick(page, f"{server}/deep_svdd", tmp_path / "flows.csv", sample_csv())
     page.wait_for_selector("text=one-hot", timeout=30_000)
     page.get_by_role("button", name="Train").first.click()
     page.wait_for_selector('[data-testid="stMetric"]', timeout=180_000)
@@ -224,12 +228,7 @@ def test_upload_a_csv_train_and_take_everything(server, page, tmp_path):
 def test_upload_a_zip_of_images_and_train(server, page, tmp_path):
     from tests.uploads import sample_image_zip
 
-    archive = tmp_path / "bars.zip"
-    archive.write_bytes(sample_image_zip())
-    _open(page, f"{server}/simclr")
-    _upload(page, archive)
-    _pick_dataset(page, "your file: bars.zip")
-    _open_expander(page, "Your file: bars.zip")
+    _upload_and_pick(page, f"{server}/simclr", tmp_path / "bars.zip", sample_image_zip())
     page.locator('[data-testid="stExpander"] [data-testid="stImage"]').first.wait_for(timeout=30_000)  # thumbnails
     page.get_by_role("button", name="Train").first.click()
     page.wait_for_selector("text=AUROC after training", timeout=180_000)

@@ -121,17 +121,7 @@ def read_npz(name: str, data: bytes, limits: UploadLimits) -> Upload:
                 f"{info.file_size - header_len} bytes of data; the file is damaged, save it again"
             )
 
-    x_key = next((k for k in _X_NAMES if k in members), None)
-    y_key = next((k for k in _Y_NAMES if k in members), None)
-    notes = []
-    if x_key is None:
-        if len(members) != 1:
-            raise DataError(
-                f"{name}: holds arrays {', '.join(map(repr, members))} but none named 'X'; "
-                f"save them as {_SAVE_HINT}"
-            )
-        x_key, y_key = next(iter(members)), None
-        notes.append(f"the only array, '{x_key}', is used as X (no labels)")
+    x_key, y_key, notes = _pick_xy(name, list(members), "array", _SAVE_HINT)
     ignored = [k for k in members if k not in (x_key, y_key)]
     if ignored:
         notes.append(f"ignored array(s) {', '.join(map(repr, ignored))} (only X and y are used)")
@@ -146,6 +136,18 @@ def read_npz(name: str, data: bytes, limits: UploadLimits) -> Upload:
     if y is None and x_key in _X_NAMES:
         notes.append("no array 'y': loaded without labels")
     return from_arrays(name, "npz", X, y, notes, limits)
+
+
+def _pick_xy(name: str, keys: list[str], what: str, hint: str) -> tuple[str, str | None, list[str]]:
+    """The names of X and y among a file's arrays (``what``: "array" or "variable"), and a note when
+    the only one is taken as X; ``DataError`` when several are there and none is named X."""
+    x_key = next((k for k in _X_NAMES if k in keys), None)
+    y_key = next((k for k in _Y_NAMES if k in keys), None)
+    if x_key is not None:
+        return x_key, y_key, []
+    if len(keys) != 1:
+        raise DataError(f"{name}: holds {what}s {', '.join(map(repr, keys))} but none named 'X'; save them as {hint}")
+    return keys[0], None, [f"the only {what}, '{keys[0]}', is used as X (no labels)"]
 
 
 _MAT_NUMERIC = {
@@ -175,17 +177,7 @@ def read_mat(name: str, data: bytes, limits: UploadLimits) -> Upload:
     info = {v[0]: (tuple(int(s) for s in v[1]), v[2]) for v in variables if not v[0].startswith("__")}
     if not info:
         raise DataError(f"{name}: holds no variables; save X (and y) with save('data.mat', 'X', 'y', '-v7')")
-    x_key = next((k for k in _X_NAMES if k in info), None)
-    y_key = next((k for k in _Y_NAMES if k in info), None)
-    notes = []
-    if x_key is None:
-        if len(info) != 1:
-            raise DataError(
-                f"{name}: holds variables {', '.join(map(repr, info))} but none named 'X'; "
-                "save them as save('data.mat', 'X', 'y', '-v7')"
-            )
-        x_key, y_key = next(iter(info)), None
-        notes.append(f"the only variable, '{x_key}', is used as X (no labels)")
+    x_key, y_key, notes = _pick_xy(name, list(info), "variable", "save('data.mat', 'X', 'y', '-v7')")
     total = 0
     for key in (x_key, y_key):
         if key is None:
