@@ -24,6 +24,8 @@ except ImportError:  # a page file run on its own
     import _ui as ui
 
 Files = dict[str, bytes | str]
+GOAD_NOTE = ("GOAD's tabular protocol: half of the normal rows (permuted by the seed) train; test = the other half "
+             "plus every anomaly; F1 at the true contamination")
 PROTOCOL_NOTE = ("the app's one-class split (a seeded half of the rows trains on the normal classes; at most "
                  f"{ui.MAX_TEST} test rows)")
 
@@ -83,8 +85,9 @@ def detector_files(page: str, stored: dict[str, Any]) -> Files:
         title=f"{run.spec.label} on {_dataset_text(stored)}", dataset=_dataset_text(stored),
         dataset_note=_classes_note(stored), config=params, seed=int(params.get("seed", 0)), device=device,
         seconds=run.fit_seconds, metrics=run.metrics, n_train=len(split.X_train), n_test=len(split.X_test),
-        n_anomalies=int(run.is_anomaly.sum()), method=run.method, protocol=None,
-        extra={"split": PROTOCOL_NOTE, "scoring time (s)": f"{run.score_seconds:.2f}"})
+        n_anomalies=int(run.is_anomaly.sum()), method=run.method, protocol=stored.get("paper_protocol"),
+        extra={"split": GOAD_NOTE if stored.get("protocol") == "goad" else PROTOCOL_NOTE,
+               "scoring time (s)": f"{run.score_seconds:.2f}"})
     return files
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from adlab import projection, viz
+from adlab import papers, projection, viz
 from adlab.data import DataError, Split
 from adlab.experiment import DetectorRun, MethodSpec, run_detector
 from adlab.train import NonFiniteLoss
@@ -29,7 +29,8 @@ except ImportError:  # a page file run on its own (AppTest.from_file, streamlit 
 DIGITS_NORMAL: tuple[str, ...] = ("3",)  # one normal class, the other nine are anomalies
 LR_CHOICES = (1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2)
 BATCH_CHOICES = (16, 32, 64, 128, 256)
-FAILURES = (ValueError, NonFiniteLoss, DataError)  # errors the user can fix: st.error, no traceback
+FAILURES = (ValueError, NonFiniteLoss, DataError)
+PROTOCOLS = {"one-class": "one-class halves", "goad": "GOAD tabular protocol (all anomalies in the test set)"}  # errors the user can fix: st.error, no traceback
 
 
 def default_classes(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -58,11 +59,12 @@ class DetectorForm:
     anomalous: tuple[str, ...]
     seed: int
     params: dict[str, Any] = field(default_factory=dict)
+    protocol: str = "one-class"
 
     @property
     def setting(self) -> tuple:
         """Everything but the detector's knobs: two runs with the same setting can be compared."""
-        return (self.dataset, self.normal, self.anomalous, self.seed)
+        return (self.dataset, self.normal, self.anomalous, self.seed, self.protocol)
 
 
 def detector_form(
@@ -91,6 +93,15 @@ def detector_form(
         params: dict[str, Any] = {}
         with st.form(f"{page}_form"):
             normal, anomalous = ui.class_pickers(page, ds, name, normal0, anomalous0)
+            protocol = "one-class"
+            if ds.kind == "tabular":
+                protocol = st.radio("Split", list(PROTOCOLS), format_func=PROTOCOLS.get, key=f"{page}_protocol",
+                                    horizontal=True,
+                                    help="one-class: a seeded half of the rows trains on the normal classes, at most "
+                                         f"{ui.MAX_TEST} test rows. GOAD: half of the normal rows train; the test set is "
+                                         "the other half plus every other row as an anomaly (the anomalous-classes "
+                                         "box is ignored): the protocol of the GOAD paper's tabular results, so a run "
+                                         "on ODDS Thyroid or Arrhythmia can stand beside the paper's F1.")
             if training:
                 c1, c2, c3, c4 = st.columns(4)
                 params["epochs"] = int(c1.number_input("Epochs", 1, 500, epochs, key=f"{page}_epochs"))
@@ -108,7 +119,7 @@ def detector_form(
     ui.state.sync(page)
     if training:
         params["seed"] = seed
-    return DetectorForm(submitted, name, ds.kind, tuple(normal), tuple(anomalous), seed, params)
+    return DetectorForm(submitted, name, ds.kind, tuple(normal), tuple(anomalous), seed, params, protocol)
 
 
 # ----------------------------------------------------------------------------- running
@@ -117,7 +128,23 @@ progress_callback = ui.progress_callback
 
 
 def split_of(form: DetectorForm) -> Split:
-    return ui.make_split(form.dataset, form.normal, form.anomalous, form.seed)
+    return ui.make_split(form.dataset, form.normal, form.anomalous, form.seed, protocol=form.protocol)
+
+
+def paper_protocol(form: DetectorForm) -> str | None:
+    """The paper protocol a run follows (e.g. ``"goad-tabular:thyroid"``: GOAD's split of ODDS Thyroid), or None."""
+    if form.protocol != "goad":
+        return None
+    ds = ui.load_dataset(form.dataset)
+    normal = [ds.class_names.index(c) for c in form.normal if c in ds.class_names]
+    found = papers.detect_protocol(ds.X, (~np.isin(ds.y, normal)).astype(np.int64), ds.name)
+    return found if found and found.startswith("goad-tabular:") else None
+
+
+def run_context(form: DetectorForm) -> dict[str, Any]:
+    """What a stored run keeps besides the run: dataset, class names, split protocol, paper protocol."""
+    return {"dataset": form.dataset, "class_names": ui.load_dataset(form.dataset).class_names,
+            "protocol": form.protocol, "paper_protocol": paper_protocol(form), "seed": form.seed}
 
 
 def train(form: DetectorForm, spec: MethodSpec, *, label: str = "Training…",
@@ -149,8 +176,7 @@ def train_and_store(page: str, form: DetectorForm, spec: MethodSpec) -> dict[str
     result = train(form, spec)
     if result is None:
         return None
-    stored = {"run": result[0], "split": result[1], "dataset": form.dataset,
-              "class_names": ui.load_dataset(form.dataset).class_names}
+    stored = {"run": result[0], "split": result[1], **run_context(form)}
     st.session_state[f"{page}_run"] = stored
     return stored
 

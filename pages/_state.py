@@ -24,7 +24,7 @@ import streamlit as st
 GLOBAL_KEYS = ("device", "present", "upload_label", "upload_size")
 _DEFAULTS = {"device": "auto", "present": False, "upload_label": "(guess)", "upload_size": "keep"}
 # keys whose values are not settings: buttons, stored results, internal flags
-_SKIP_SUFFIXES = ("_train", "_run", "_results", "_add", "_twin", "_figures")
+_SKIP_SUFFIXES = ("_train", "_run", "_runs", "_results", "_add", "_twin", "_figures", "_fits")
 _RESTORED = "_url_restored"  # session_state: {page: {key: value}}
 _WARNED = "_url_warned"
 

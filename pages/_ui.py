@@ -15,7 +15,7 @@ import torch
 
 from adlab import viz
 from adlab.contrastive import ContrastiveConfig, ContrastiveRun, run_contrastive
-from adlab.data import DataError, Dataset, Split, load_digits, make_toy, one_class_split
+from adlab.data import DataError, Dataset, Split, goad_split, load_digits, make_toy, one_class_split
 from adlab.device import pick_device
 from adlab.instant import InstantView, explore_anchor
 from adlab.projection import umap_pair
@@ -40,6 +40,7 @@ BUILTIN_KINDS = {"digits": "image", "toy:blobs": "tabular", "toy:moons": "tabula
 KINDS = ("tabular", "image")
 MAX_TEST = 400  # test points scored and projected; keeps UMAP well under a second or two
 MAX_TRAIN_UPLOAD = 3000  # training rows taken from an uploaded file (the CLI takes them all)
+MAX_TEST_GOAD = 5000  # test rows under GOAD's protocol, which keeps every anomaly (ODDS Thyroid: 1,933)
 DIGITS_NORMAL = ("1", "2", "3", "4", "5", "6", "7")
 DIGITS_ANOMALOUS = ("0", "8", "9")
 NORMAL_NAMES = ("normal", "0", "inlier", "inliers", "good", "ok", "false", "no")
@@ -215,12 +216,23 @@ def _builtin_split(name: str, normal: tuple[str, ...], anomalous: tuple[str, ...
     return one_class_split(_builtin_dataset(name), list(normal), list(anomalous), seed=seed, max_test=MAX_TEST)
 
 
-def make_split(name: str, normal: tuple[str, ...], anomalous: tuple[str, ...], seed: int) -> Split:
+def make_split(name: str, normal: tuple[str, ...], anomalous: tuple[str, ...], seed: int, *,
+               protocol: str = "one-class") -> Split:
     """The one-class split of a dataset (built-in ones cached on the class names and the seed).
 
     An uploaded file trains on at most :data:`MAX_TRAIN_UPLOAD` normal rows and tests on at most
-    :data:`MAX_TEST` rows, so a page stays interactive; the CLI uses every row.
+    :data:`MAX_TEST` rows, so a page stays interactive; the CLI uses every row. ``protocol="goad"``:
+    GOAD's tabular split (:func:`adlab.data.goad_split`), uncapped; too large a set is an error that
+    points to the CLI rather than a silently different protocol.
     """
+    if protocol == "goad":
+        split = goad_split(load_dataset(name), list(normal), seed=seed)
+        if len(split.X_train) > MAX_TRAIN_UPLOAD or len(split.X_test) > MAX_TEST_GOAD:
+            raise DataError(
+                f"GOAD's protocol on this dataset trains on {len(split.X_train):,} rows and tests on "
+                f"{len(split.X_test):,}; a page keeps to {MAX_TRAIN_UPLOAD:,} and {MAX_TEST_GOAD:,}. Run it from the "
+                "command line instead: python -m adlab fit goad --data YOUR_FILE")
+        return split
     if not name.startswith("upload:"):
         return _builtin_split(name, normal, anomalous, seed)
     return one_class_split(load_dataset(name), list(normal), list(anomalous), seed=seed, max_test=MAX_TEST,

@@ -89,8 +89,7 @@ if form.submitted:
                 st.error(f"{LABELS[method]}: {message}")
             if runs:
                 st.session_state[f"{PAGE}_results"] = {"runs": runs, "errors": errors, "split": split,
-                                                   "dataset": form.dataset, "seconds": seconds, "seed": form.seed,
-                                                   "class_names": ui.load_dataset(form.dataset).class_names}
+                                                   "seconds": seconds, **m.run_context(form)}
 
 stored = st.session_state.get(f"{PAGE}_results")
 if not stored:

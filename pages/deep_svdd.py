@@ -99,7 +99,7 @@ if form.submitted:
         result = m.train(form, spec, label=f"Training with the guards {guard}…", name=f"guards {guard}")
         if result is None:
             break
-        runs[guard] = {"run": result[0], "split": result[1], "dataset": form.dataset, "guards": guard}
+        runs[guard] = {"run": result[0], "split": result[1], **m.run_context(form), "guards": guard}
         st.session_state[f"{PAGE}_run"] = runs["on"] if "on" in runs else runs[guard]
     st.session_state[f"{PAGE}_runs"] = runs
 

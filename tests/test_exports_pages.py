@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from adlab import export
 from adlab.contrastive import build_model
+from adlab.data import load_upload
 from adlab.detectors.goad import GOAD
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,3 +106,29 @@ def test_loss_page_exports_a_loadable_model():
         torch.testing.assert_close(model(x), run.model.cpu()(x))
     scores = pd.read_csv(io.BytesIO(files["scores.csv"]))
     np.testing.assert_array_equal(scores["score"].to_numpy(), run.scores_after)
+
+
+def test_goad_protocol_on_uploaded_thyroid_puts_the_paper_beside_ours(shared_data):
+    """ODDS Thyroid uploaded as it is, GOAD's split chosen: the run card names the paper's F1 74.5."""
+    from pages import _export, _upload
+
+    data = (shared_data / "odds" / "thyroid.mat").read_bytes()
+    entry = {"key": _upload.digest("thyroid.mat", data, {}), "name": "thyroid.mat", "dataset": None, "error": None,
+             "upload": load_upload("thyroid.mat", data)}
+    at = AppTest.from_file(str(ROOT / "pages" / "goad.py"), default_timeout=120)
+    at.session_state["upload"] = entry
+    at.run()
+    box = at.selectbox(key="goad_dataset")
+    box.select_index(box.options.index("your file: thyroid.mat")).run()
+    assert at.multiselect(key=f"goad_normal_{entry['key']}").value == ["0"]
+    at.radio(key="goad_protocol").set_value("goad")
+    at.number_input(key="goad_epochs").set_value(1)
+    at.button(key="goad_train").click().run(timeout=300)
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    stored = at.session_state["goad_run"]
+    assert len(stored["split"].X_train) == 1839 and len(stored["split"].X_test) == 1933
+    assert stored["run"].is_anomaly.sum() == 93
+    assert stored["paper_protocol"] == "goad-tabular:thyroid"
+    card = _export.detector_files("goad", stored)["run_card.md"]
+    assert "74.5" in card and "Bergman" in card and export.NO_PAPER_NUMBER not in card

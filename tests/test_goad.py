@@ -229,3 +229,22 @@ def test_goad_tabular_split():
     np.testing.assert_array_equal(file_order[0], X[:20])
     with pytest.raises(DataError, match="y"):
         goad_tabular_split(X, y + 1)
+
+
+def test_goad_split_is_the_tabular_protocol_as_a_split():
+    from adlab.data import Dataset, goad_split
+
+    rng = np.random.default_rng(0)
+    y = np.r_[np.zeros(40, np.int64), np.ones(6, np.int64), np.full(4, 2, np.int64)]
+    ds = Dataset(X=rng.normal(size=(50, 3)).astype(np.float32), y=y, class_names=("ok", "bad", "worse"),
+                 name="t", kind="tabular")
+    split = goad_split(ds, ["ok"], seed=1)
+    assert len(split.X_train) == 20 and (split.y_train == 0).all()
+    assert len(split.X_test) == 20 + 10 and split.anomalous_test.sum() == 10  # every other row is an anomaly
+    assert not set(split.train_index) & set(split.test_index)
+    np.testing.assert_array_equal(split.X_test, ds.X[split.test_index])
+    X_train, X_test, is_anomaly = goad_tabular_split(ds.X, (ds.y != 0).astype(int), seed=1)
+    np.testing.assert_array_equal(X_train, split.X_train)  # the same rows as the array form
+    np.testing.assert_array_equal(is_anomaly, split.anomalous_test)
+    with pytest.raises(DataError, match="no anomaly class"):
+        goad_split(ds, ["ok", "bad", "worse"])

@@ -12,7 +12,7 @@ from .images import (
     read_idx,
     shared_data_dir,
 )
-from .split import Split, goad_tabular_split, one_class_split
+from .split import Split, goad_split, goad_tabular_split, one_class_split
 from .toy import TOY_NAMES, make_toy
 from .types import DataError, Dataset
 from .upload import ACCEPTED_EXTENSIONS, LIMITS, Upload, UploadLimits, load_upload, sniff_columns
@@ -30,6 +30,7 @@ __all__ = [
     "load_digits",
     "load_mnist_idx",
     "load_torchvision",
+    "goad_split",
     "goad_tabular_split",
     "make_toy",
     "one_class_split",

@@ -9,7 +9,7 @@ import numpy as np
 
 from .types import DataError, Dataset
 
-__all__ = ["Split", "goad_tabular_split", "one_class_split"]
+__all__ = ["Split", "goad_split", "goad_tabular_split", "one_class_split"]
 
 
 def _no_index() -> np.ndarray:
@@ -180,6 +180,19 @@ def _names(ds: Dataset, classes: Iterable[int]) -> str:
     return ", ".join(repr(ds.class_names[c]) for c in classes)
 
 
+def _goad_rows(y01: np.ndarray, seed: int, shuffle: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices of GOAD's protocol: (train = half of the normals, test = the other half + every anomaly)."""
+    normal, anomalous = np.flatnonzero(y01 == 0), np.flatnonzero(y01 == 1)
+    if len(normal) < 4 or len(anomalous) < 1:
+        raise DataError(
+            f"y needs at least 4 normal rows and 1 anomaly, got {len(normal)} and {len(anomalous)}"
+        )
+    if shuffle:
+        normal = normal[np.random.default_rng(seed).permutation(len(normal))]
+    n_train = len(normal) // 2
+    return normal[:n_train], np.concatenate([normal[n_train:], anomalous])
+
+
 def goad_tabular_split(
     X: np.ndarray, y: np.ndarray, *, seed: int = 0, shuffle: bool = True
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -198,14 +211,25 @@ def goad_tabular_split(
         raise DataError(f"X and y must have the same number of rows, got {len(X)} and {len(y)}")
     if not np.isin(y, (0, 1)).all():
         raise DataError("y must hold 0 (normal) and 1 (anomaly) only")
-    normal, anomalous = X[y == 0], X[y == 1]
-    if len(normal) < 4 or len(anomalous) < 1:
-        raise DataError(
-            f"y needs at least 4 normal rows and 1 anomaly, got {len(normal)} and {len(anomalous)}"
-        )
-    if shuffle:
-        normal = normal[np.random.default_rng(seed).permutation(len(normal))]
-    n_train = len(normal) // 2
-    X_test = np.concatenate([normal[n_train:], anomalous])
-    is_anomaly = np.concatenate([np.zeros(len(normal) - n_train, bool), np.ones(len(anomalous), bool)])
-    return normal[:n_train], X_test, is_anomaly
+    train, test = _goad_rows(y, seed, shuffle)
+    return X[train], X[test], y[test] == 1
+
+
+def goad_split(ds: Dataset, normal_classes: int | str | Iterable[int | str], *, seed: int = 0) -> Split:
+    """GOAD's tabular protocol as a :class:`Split`: the rows of ``normal_classes`` are normal, every
+    other row is an anomaly; half of the normal rows (permuted by ``seed``) train, the test set is
+    the other half plus **every** anomaly (uncapped, so F1 at the true contamination is the paper's)."""
+    normal = _class_indices(ds, normal_classes, "normal_classes")
+    if not normal:
+        raise DataError("normal_classes is empty: pick at least one normal class")
+    anomaly = tuple(c for c in range(len(ds.class_names)) if c not in normal)
+    if not anomaly:
+        raise DataError("no anomaly class left: leave at least one class out of normal_classes")
+    y01 = (~np.isin(ds.y, normal)).astype(np.int64)
+    train, test = _goad_rows(y01, int(seed), shuffle=True)
+    return Split(
+        X_train=ds.X[train], y_train=ds.y[train], X_test=ds.X[test], y_test=ds.y[test],
+        anomalous_test=y01[test] == 1, contaminated_train=np.zeros(len(train), bool),
+        normal_classes=normal, anomaly_classes=anomaly, dataset=ds.name, kind=ds.kind,
+        train_index=train, test_index=test,
+    )
