@@ -91,6 +91,22 @@ def detector_files(page: str, stored: dict[str, Any]) -> Files:
     return files
 
 
+def distance_files(run: Any) -> Files:
+    """The distance page's learned f: weights, config, and a card (no anomaly scores: f is not a detector)."""
+    h, cfg = run.history, run.config
+    return {
+        "weights.pt": export.weights_bytes(run.encoder_after),
+        "config.json": export.config_json(cfg),
+        "run_card.md": export.run_card(
+            title=f"learned distance d_f ({cfg.encoder}, {cfg.loss}) on toy:{cfg.toy}", dataset=f"toy:{cfg.toy}",
+            dataset_note="the normal classes train f; the last class (anomaly) does not", config=dataclasses.asdict(cfg),
+            seed=cfg.seed, device=h.device, seconds=h.seconds,
+            metrics={"loss, first epoch": h.epoch_losses[0], "loss, last epoch": h.epoch_losses[-1]},
+            n_train=int((run.y != len(run.class_names) - 1).sum()), n_test=0, n_anomalies=0,
+            method=cfg.loss, protocol=None),
+    }
+
+
 def compare_files(stored: dict[str, Any]) -> Files:
     """Compare: every method's scores side by side, one card, every config; per-method embeddings and weights."""
     split = stored["split"]
@@ -150,32 +166,33 @@ def section(page: str, build: Callable[[], Files], *, stem: str) -> None:
                    "for projector.tensorflow.org (Load → the vectors TSV, then metadata.tsv). Weights: a state dict "
                    "of tensors, `torch.load(path, weights_only=True)`, with the configuration as JSON. The run card "
                    "records dataset, settings, seed, device, time and metrics.")
-        c = st.columns(4)
-        _button(c[0], "Scores (CSV)", files["scores.csv"], f"{stem}_scores.csv", "text/csv", f"{page}_dl_scores")
+        buttons = []  # (label, data, file name, mime, key suffix)
+        if "scores.csv" in files:
+            buttons.append(("Scores (CSV)", files["scores.csv"], "scores.csv", "text/csv", "scores"))
         emb = {k: v for k, v in files.items() if k.endswith(".tsv")}
-        _button(c[1], "Embeddings (TSV, ZIP)", lambda: export.bundle_zip(emb), f"{stem}_embeddings.zip",
-                "application/zip", f"{page}_dl_embeddings")
-        _button(c[2], "Run card (Markdown)", files["run_card.md"], f"{stem}_run_card.md", "text/markdown",
-                f"{page}_dl_card")
-        weights = {k: v for k, v in files.items() if k.endswith("weights.pt") or k.endswith("config.json")}
+        if emb:
+            buttons.append(("Embeddings (TSV, ZIP)", lambda: export.bundle_zip(emb), "embeddings.zip",
+                            "application/zip", "embeddings"))
+        buttons.append(("Run card (Markdown)", files["run_card.md"], "run_card.md", "text/markdown", "card"))
+        weights = {k: v for k, v in files.items() if k.endswith(("weights.pt", "config.json"))}
         if any(k.endswith("weights.pt") for k in files):
-            wc = weights
-            _button(c[3], "Weights + config (ZIP)", lambda: export.bundle_zip(wc), f"{stem}_weights.zip",
-                    "application/zip", f"{page}_dl_weights")
+            buttons.append(("Weights + config (ZIP)", lambda: export.bundle_zip(weights), "weights.zip",
+                            "application/zip", "weights"))
         else:
-            _button(c[3], "Config (JSON)", files["config.json"], f"{stem}_config.json", "application/json",
-                    f"{page}_dl_config")
+            buttons.append(("Config (JSON)", files["config.json"], "config.json", "application/json", "config"))
         figs = ui.figures_of(page)  # filled as the page draws; read when a button is clicked
-        c = st.columns(4)
-        _button(c[0], "Figures (HTML, ZIP)", lambda: export.bundle_zip(figure_files(figs, png=False)),
-                f"{stem}_figures_html.zip", "application/zip", f"{page}_dl_html")
+        buttons.append(("Figures (HTML, ZIP)", lambda: export.bundle_zip(figure_files(figs, png=False)),
+                        "figures_html.zip", "application/zip", "html"))
         if export.png_available():
-            _button(c[1], "Figures (PNG, ZIP)", lambda: export.bundle_zip(figure_files(figs, png=True)),
-                    f"{stem}_figures.zip", "application/zip", f"{page}_dl_png")
-        else:
-            c[1].caption("PNG figures need a Chromium (apt-get install chromium); HTML works everywhere.")
-        _button(c[2], "Everything (ZIP)", lambda: export.bundle_zip({**files, **figure_files(figs, png=False)}),
-                f"{stem}_all.zip", "application/zip", f"{page}_dl_all", primary=True)
+            buttons.append(("Figures (PNG, ZIP)", lambda: export.bundle_zip(figure_files(figs, png=True)),
+                            "figures.zip", "application/zip", "png"))
+        buttons.append(("Everything (ZIP)", lambda: export.bundle_zip({**files, **figure_files(figs, png=False)}),
+                        "all.zip", "application/zip", "all"))
+        cols = st.columns(4)
+        for i, (label, data, name, mime, key) in enumerate(buttons):
+            _button(cols[i % 4], label, data, f"{stem}_{name}", mime, f"{page}_dl_{key}", primary=key == "all")
+        if not export.png_available():
+            st.caption("PNG figures need a Chromium (apt-get install chromium); HTML works everywhere.")
 
 
 def _button(col, label: str, data: Any, file_name: str, mime: str, key: str, *, primary: bool = False) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 try:
+    from pages import _export as ex
     from pages import _ui as ui
 except ImportError:  # the page file run on its own (streamlit run pages/distances.py, AppTest)
+    import _export as ex
     import _ui as ui
 
 ui.ensure_app_shell()
@@ -282,9 +284,8 @@ with right:
             ident = report.identity.worst
             if ident is not None and not np.array_equal(*points[list(ident.indices)]):
                 zero_pair = ident.indices  # two distinct points at distance 0
-        st.plotly_chart(vd.points_figure(points, distances=matrix, triangle=triangle, zero_pair=zero_pair,
-                                         height=400),
-                        key=f"{PAGE}_scatter", width="stretch")
+        ui.chart(vd.points_figure(points, distances=matrix, triangle=triangle, zero_pair=zero_pair, height=400),
+                 f"{PAGE}_scatter")
 
 if points is not None and not isinstance(outcome, str):
     report, matrix = outcome
@@ -404,11 +405,8 @@ xs, ys = plane_grid(toy_X, *([points] if points is not None else []), steps=60)
 min_gap = 0.4 * float(np.hypot(*np.ptp(toy_normal, axis=0)))  # 40 % of the data's bounding-box diagonal
 pairs = {title: closest_distinct_pair(d, toy_normal, min_gap=min_gap) for title, d in learned.items()}
 fields = [distance_field(d, reference, xs, ys) for d in learned.values()]
-st.plotly_chart(
-    vd.distance_field_figure(xs, ys, fields, reference=reference, points=points, data=toy_X,
-                             pairs=[(p.a, p.b) for p in pairs.values()], titles=list(learned)),
-    key=f"{PAGE}_field", width="stretch",
-)
+ui.chart(vd.distance_field_figure(xs, ys, fields, reference=reference, points=points, data=toy_X,
+                                  pairs=[(p.a, p.b) for p in pairs.values()], titles=list(learned)), f"{PAGE}_field")
 st.caption("Colour = d_f(reference, p) for every p in the plane (dark = close). White dots: the toy data f "
            f"is trained on. Orange dotted line: of all pairs of normal toy points at least {min_gap:.2f} apart in the "
            "plane, the one d_f can tell apart least. After training it usually joins the two ends of one class.")
@@ -420,3 +418,6 @@ for col, (title, p) in zip(cols, pairs.items(), strict=True):
                     "in the plane.")
     col.caption(f"({p.a[0]:.2f}, {p.a[1]:.2f}) and ({p.b[0]:.2f}, {p.b[1]:.2f}), {p.gap:.2f} apart in the "
                 f"plane{exact}.")
+
+if run is not None:
+    ex.section(PAGE, lambda: ex.distance_files(run), stem=f"adlab_{PAGE}_toy-{run.config.toy}_seed{run.config.seed}")

@@ -105,6 +105,20 @@ def test_learned_distance_trains_and_collapsed_encoder_breaks_identity():
     # indiscernible, before and after training
     values = [float(m.value.removeprefix("d_f = ")) for m in at.metric][-2:]
     assert len(values) == 2 and max(values) < 0.01
+    # the learned f can be taken away: weights load back with weights_only, the card names the run
+    import io
+
+    import torch
+
+    from pages import _export
+
+    labels = {b.proto.label for b in at.get("download_button")}
+    assert {"Weights + config (ZIP)", "Run card (Markdown)", "Everything (ZIP)"} <= labels
+    run = at.session_state["distances_run"]
+    files = _export.distance_files(run)
+    state = torch.load(io.BytesIO(files["weights.pt"]), weights_only=True)
+    assert state.keys() == run.encoder_after.state_dict().keys()
+    assert "collapsed" in files["run_card.md"]
 
     at.button(key="distances_twin").click().run(timeout=120)  # x3 = x0 + (0, 1.5)
     assert not at.exception
