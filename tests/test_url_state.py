@@ -96,3 +96,14 @@ def test_presenter_mode_hides_the_settings_in_a_closed_box():
     assert at.button(key="goad_train")  # still reachable inside it
     plain = _page("goad")
     assert not [e for e in plain.expander if e.label == "Settings"]
+
+
+def test_presenter_mode_enlarges_the_figures():
+    import json
+
+    def first_figure(at):
+        return json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]
+
+    plain, big = first_figure(_page("simclr")), first_figure(_page("simclr", {"present": "true"}))
+    assert big["font"]["size"] > plain["font"]["size"]
+    assert big["height"] > plain["height"]
