@@ -33,8 +33,11 @@ official head starts with ``LeakyReLU(0.2, inplace=True)``, which overwrites the
 output, so the official centres and scores use post-activation features. This matters: with a
 linear, bias-free ``f`` on z-scored rows every training mean ``c_m`` would be exactly 0 and all
 scores equal. The head is ``Linear(d, M)`` with bias. ``depth=1`` is ``netC1`` (Thyroid,
-Arrhythmia), ``depth=5`` is ``netC5`` (KDD). Weights: ``xavier_normal_(gain=sqrt(2))`` as the
-official ``weights_init``. Images: :class:`adlab.encoders.SmallCNN` without bias terms (BatchNorm,
+Arrhythmia), ``depth=5`` is ``netC5`` (KDD). Weights: PyTorch's default initialisation, as in the
+official runs: ``opt_tc_tabular.py`` calls ``weights_init(self.netC)`` on the network itself, not
+through ``.apply``, and that function only acts on modules whose class is a Conv or Linear, so it
+changes nothing (a 1x1 ``Conv1d`` and ``nn.Linear`` share the default, Kaiming-uniform with
+``a = sqrt(5)`` and fan-in = input channels). Images: :class:`adlab.encoders.SmallCNN` without bias terms (BatchNorm,
 LeakyReLU(0.2)) followed by LeakyReLU(0.2) as ``f``, ``Linear(d, M)`` as the head, PyTorch's
 default initialisation (the official code: a WRN-10-4 whose post-ReLU pooled activations are
 ``f``, its ``fc`` the head).
@@ -160,13 +163,6 @@ class GeometricTransforms:
 
 
 # ----------------------------------------------------------------------------- network
-def _xavier_init(module: nn.Module) -> None:
-    """The official ``weights_init``: ``xavier_normal_(gain=sqrt(2))`` on conv / linear weights."""
-    for m in module.modules():
-        if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Linear)):
-            nn.init.xavier_normal_(m.weight, gain=math.sqrt(2.0))
-
-
 class GOADNet(nn.Module):
     """``x -> (features (N, M, d), logits (N, M, M))`` for all M transformations of each input.
 
@@ -216,8 +212,6 @@ class GOADNet(nn.Module):
             self.head = nn.Linear(feature_dim, n_transforms)
         self.n_transforms = n_transforms
         self.feature_dim = feature_dim
-        if self.tabular:
-            _xavier_init(self)  # the image CNN keeps PyTorch's default initialisation
 
     def transformed(self, x: Tensor) -> Tensor:
         """All M transformations: tabular ``(N, d_in) -> (N, M, d_out)`` (z-scored first);
