@@ -182,6 +182,9 @@ def pick_dataset(page: str, kinds: Sequence[str] = KINDS) -> Dataset:
         return load_dataset(name)
     upload = current_upload()["upload"]
     preview(upload)
+    if upload.kind == "image" and upload.X.shape[2] != upload.X.shape[3]:
+        st.info(f"Your images are {upload.X.shape[2]}×{upload.X.shape[3]} pixels. The image models here rotate "
+                "and convolve square images: choose **Resize images to** under *Your data* in the sidebar.")
     try:
         ds = load_dataset(name)
     except DataError as err:

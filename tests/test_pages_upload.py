@@ -112,3 +112,24 @@ def test_app_has_the_uploader_in_its_sidebar():
     assert not at.exception, at.exception
     assert at.get("file_uploader"), "the sidebar holds the upload"
     assert any(t.label == "Presenter mode" for t in at.toggle)
+
+
+def test_non_square_images_point_to_the_resize_option():
+    import io
+    import zipfile
+
+    import numpy as np
+    from PIL import Image
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for folder in ("normal", "abnormal"):
+            for i in range(12):
+                png = io.BytesIO()
+                Image.fromarray(np.full((12, 16), 40 * i % 255, np.uint8), "L").save(png, format="PNG")
+                zf.writestr(f"{folder}/{i}.png", png.getvalue())
+    entry = _entry("wide.zip", buf.getvalue())
+    at = _page("goad", entry)
+    _choose_upload(at, "goad", "wide.zip")
+    assert not at.exception, at.exception
+    assert any("Resize images to" in i.value for i in at.info)
