@@ -279,6 +279,58 @@ def run_detector(
     )
 
 
+@dataclass(frozen=True, eq=False)
+class UnlabelledRun:
+    """A detector fitted on a sample of an unlabelled set and every row scored (no labels, no metrics).
+
+    ``scores`` (n,) float64 for all rows, higher = more anomalous; ``train_index`` the rows it was
+    fitted on; ``sample_index`` / ``features`` (k, d) the rows embedded for a map; seconds wall-clock.
+    """
+
+    spec: MethodSpec
+    detector: Detector
+    scores: np.ndarray
+    train_index: np.ndarray
+    sample_index: np.ndarray
+    features: np.ndarray
+    fit_seconds: float
+    score_seconds: float
+
+
+def score_unlabelled(
+    X: np.ndarray,
+    spec: MethodSpec,
+    *,
+    seed: int = 0,
+    max_train: int = 3000,
+    max_sample: int = 400,
+    device: str | None = None,
+    callbacks: Sequence[Callback] = (),
+) -> UnlabelledRun:
+    """Fit ``spec`` on up to ``max_train`` rows of ``X`` drawn with ``seed`` and score every row.
+
+    Without labels every row counts as normal while fitting, so anomalies in the data (the ones one
+    hopes to find) are trained on too. How much that hurts depends on the method and on how many
+    there are: on a table with one row in eight anomalous, Isolation Forest still ranked them first
+    while GOAD learned them as normal (tests/test_pages_upload.py). ``X`` (n, d) or (n, C, H, W).
+    """
+    if not applicable(spec.method, "image" if np.asarray(X).ndim == 4 else "tabular"):
+        raise ValueError(f"{spec.label} works on images only; these are tabular rows")
+    rng = np.random.default_rng(int(seed))
+    n = len(X)
+    train_index = np.sort(rng.permutation(n)[: min(max_train, n)])
+    sample_index = np.sort(rng.permutation(n)[: min(max_sample, n)])
+    det = spec.build(device)
+    start = time.perf_counter()
+    det.fit(X[train_index], callbacks=callbacks)
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    scores = det.anomaly_score(X)
+    score_seconds = time.perf_counter() - start
+    features = np.asarray(det.embed(X[sample_index]), dtype=np.float32)
+    return UnlabelledRun(spec, det, scores, train_index, sample_index, features, fit_seconds, score_seconds)
+
+
 def summary_rows(runs: Mapping[str, DetectorRun]) -> list[dict[str, Any]]:
     """One table row per run: method, AUROC, AUPRC, F1, fit and scoring seconds."""
     return [

@@ -155,6 +155,47 @@ def score_histogram_figure(scores: np.ndarray, is_anomaly: np.ndarray, title: st
     return _style(fig, title, height=360, legend=dict(x=0.98, y=0.98, xanchor="right", yanchor="top"))
 
 
+def score_distribution_figure(scores: np.ndarray, flag_fraction: float = 0.05,
+                              title: str = "Anomaly scores of every row") -> go.Figure:
+    """One histogram of unlabelled scores with the threshold that flags the top ``flag_fraction``.
+
+    Bins as :func:`score_histogram_figure` (up to the 99th percentile, larger scores in the last bin).
+    """
+    scores = np.asarray(scores, dtype=float)
+    threshold = float(np.quantile(scores, 1.0 - flag_fraction))
+    lo, hi = float(scores.min()), float(np.quantile(scores, 0.99))
+    clipped = bool(scores.max() > hi) and hi > lo
+    if not hi > lo:
+        hi = lo + 1e-9 if scores.max() <= lo else float(scores.max())
+    size = (hi - lo) / 40
+    shown = np.minimum(scores, hi - size / 2) if clipped else scores
+    fig = go.Figure(go.Histogram(x=shown, name="rows", marker_color=COLOURS["normal"], opacity=0.7,
+                                 xbins=dict(start=lo, end=hi, size=size)))
+    fig.add_vline(x=min(threshold, hi), line=dict(color=COLOURS["anomaly"], dash="dash", width=2),
+                  annotation_text=f"top {flag_fraction:.0%}", annotation_position="top right")
+    axis = "score (higher = more anomalous)"
+    fig.update_xaxes(title=axis + (f"; last bin holds scores ≥ {hi:.3g}" if clipped else ""))
+    fig.update_yaxes(title="rows")
+    return _style(fig, title, height=360)
+
+
+def embedding_by_score_figure(points: np.ndarray, scores: np.ndarray, hover: Sequence[str] | None = None,
+                              title: str = "UMAP of the detector's features, coloured by score") -> go.Figure:
+    """A 2-D map (``points`` (n, 2)) coloured by anomaly score, the highest drawn on top."""
+    points = np.asarray(points, dtype=float)
+    scores = np.asarray(scores, dtype=float)
+    order = np.argsort(scores, kind="stable")
+    fig = go.Figure(go.Scattergl(
+        x=points[order, 0], y=points[order, 1], mode="markers",
+        marker=dict(size=8, color=scores[order], colorscale="Viridis", showscale=True,
+                    colorbar=dict(title="score")),
+        text=None if hover is None else [hover[i] for i in order], hoverinfo="text" if hover is not None else None,
+    ))
+    fig.update_xaxes(showticklabels=False)
+    fig.update_yaxes(showticklabels=False, scaleanchor="x")
+    return _style(fig, title, height=460)
+
+
 def circle_batch_figure(
     points: np.ndarray,
     anchor: int,

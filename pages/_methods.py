@@ -14,9 +14,17 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from adlab import papers, projection, viz
+from adlab import export, papers, projection, viz
 from adlab.data import DataError, Split
-from adlab.experiment import DetectorRun, MethodSpec, run_detector
+from adlab.experiment import (
+    LABELS,
+    METHODS,
+    DetectorRun,
+    MethodSpec,
+    applicable,
+    run_detector,
+    score_unlabelled,
+)
 from adlab.train import NonFiniteLoss
 
 try:
@@ -87,7 +95,7 @@ def detector_form(
     ``page``; the submit button is ``submit_key`` (default ``f"{page}_train"``).
     """
     with ui.settings_container():
-        ds = ui.pick_dataset(page, kinds)
+        ds = ui.pick_dataset(page, kinds, on_unlabelled=lambda upload: unlabelled_view(page, upload))
         name = st.session_state[f"{page}_dataset"]
         normal0, anomalous0 = default_classes(name)
         params: dict[str, Any] = {}
@@ -246,3 +254,66 @@ def point_picker(page: str, stored: dict[str, Any], *, label: str = "Test point"
     st.markdown(f"Test point **#{i}**: class **{names[run.y_test[i]]}** ({kind}); anomaly score "
                 f"**{run.scores[i]:.4g}**, rank {rank} of {n} (1 = most anomalous).")
     return i
+
+
+# ----------------------------------------------------------------------------- no labels
+PAGE_METHOD = {"deep_svdd": "deepsvdd", "goad": "goad", "droc": "droc", "csi": "csi"}
+
+
+def unlabelled_view(page: str, upload: Any) -> None:
+    """Score an unlabelled upload: fit on a sample of its rows, rank every row, no AUROC (no labels)."""
+    st.markdown("**Score your file without labels.** The detector is fitted on a sample of the rows as if all "
+                "were normal, then every row gets a score (higher = more anomalous). Without labels there is no "
+                "AUROC: look at the rows at the top, and at where they sit on the map. Anomalies in the sample are "
+                "learned as normal too; when they are many, some methods stop seeing them (try another page's "
+                "method, or Compare's Isolation Forest).")
+    method = PAGE_METHOD.get(page)
+    with st.form(f"{page}_u_form"):
+        c1, c2, c3 = st.columns(3)
+        if method is None:
+            options = [m for m in METHODS if applicable(m, upload.kind)]
+            method = c1.selectbox("Method", options, key=f"{page}_u_method", format_func=LABELS.get)
+        seed = int(c2.number_input("Seed", 0, 10_000, 0, key=f"{page}_u_seed"))
+        flag = float(c3.select_slider("Flag the top", [0.01, 0.02, 0.05, 0.1, 0.2], value=0.05,
+                                      format_func=lambda v: f"{v:.0%}", key=f"{page}_u_flag"))
+        submitted = st.form_submit_button("Score every row", type="primary", key=f"{page}_u_train")
+    key = ui.current_upload()["key"]
+    if submitted:
+        st.session_state.pop(f"{page}_u_result", None)
+        with st.status("Fitting and scoring…", expanded=True) as status:
+            bar = st.progress(0.0, text="fitting")
+            try:
+                spec = MethodSpec.quick(method, upload.kind, seed=seed)
+                with cpu_threads():
+                    run = score_unlabelled(upload.X, spec, seed=seed, max_train=ui.MAX_TRAIN_UPLOAD,
+                                           device=ui.device(), callbacks=[progress_callback(bar)])
+            except FAILURES as err:
+                status.update(label="Scoring failed", state="error")
+                st.error(str(err))
+                return
+            status.update(label=f"{spec.label}: fitted on {len(run.train_index):,} rows in {run.fit_seconds:.1f} s, "
+                                f"scored {len(run.scores):,} in {run.score_seconds:.1f} s", state="complete",
+                          expanded=False)
+        st.session_state[f"{page}_u_result"] = {"run": run, "key": key}
+    stored = st.session_state.get(f"{page}_u_result")
+    if not stored or stored["key"] != key:
+        return
+    run = stored["run"]
+    top = np.argsort(-run.scores, kind="stable")[: max(1, int(round(flag * len(run.scores))))]
+    left, right = st.columns(2)
+    ui.chart(viz.score_distribution_figure(run.scores, flag), f"{page}_u_hist", left)
+    xy = umap_cached(run.features)
+    ui.chart(viz.embedding_by_score_figure(xy, run.scores[run.sample_index],
+                                           hover=[f"row {i}, score {run.scores[i]:.4g}" for i in run.sample_index],
+                                           title=f"{len(run.sample_index)} rows on a UMAP of the features"),
+             f"{page}_u_map", right)
+    st.markdown(f"**The {len(top)} highest-scored rows** (row = position in your file, from 0):")
+    table = {"row": top, "score": np.round(run.scores[top], 5)}
+    if upload.kind == "tabular":
+        for j, name in enumerate(upload.feature_names[:8]):
+            table[name] = upload.X[top, j]
+    st.dataframe(table, hide_index=True, height=min(400, 38 + 35 * len(top)), key=f"{page}_u_table")
+    split = np.where(np.isin(np.arange(len(run.scores)), run.train_index), "fitted on", "scored only")
+    st.download_button("Scores of every row (CSV)", export.scores_csv(run.scores, split=list(split)),
+                       file_name=f"adlab_{page}_{upload.name}_scores.csv", mime="text/csv", key=f"{page}_u_dl_scores",
+                       on_click="ignore", icon=":material/download:")

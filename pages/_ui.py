@@ -166,10 +166,12 @@ def dataset_label(name: str) -> str:
     return DATASET_LABELS.get(name, name)
 
 
-def pick_dataset(page: str, kinds: Sequence[str] = KINDS) -> Dataset:
+def pick_dataset(page: str, kinds: Sequence[str] = KINDS, *,
+                 on_unlabelled: Callable[[Any], None] | None = None) -> Dataset:
     """The Dataset box (built-in sets and the sidebar's upload) with the upload's preview.
 
-    Stops the page with a clear message when the upload cannot be trained on (no labels, one class).
+    Stops the page with a clear message when the upload cannot be trained on (no labels, one class);
+    for an unlabelled upload ``on_unlabelled(upload)`` draws what can be done without labels first.
     """
     options = dataset_options(kinds)
     entry = st.session_state.get("upload")
@@ -189,6 +191,8 @@ def pick_dataset(page: str, kinds: Sequence[str] = KINDS) -> Dataset:
         ds = load_dataset(name)
     except DataError as err:
         st.warning(str(err))
+        if on_unlabelled is not None and upload.y is None:
+            on_unlabelled(upload)
         st.stop()
     if len(ds.class_names) < 2:
         st.warning(f"{upload.name} has a single class ({ds.class_names[0]!r}): the pages train on normal rows and "

@@ -162,3 +162,22 @@ def test_summary_rows(toy_split):
     rows = summary_rows(runs)
     assert [r["method"] for r in rows] == ["kNN (raw input)", "OC-SVM (raw input)"]
     assert set(rows[0]) == {"method", "AUROC", "AUPRC", "F1", "fit (s)", "score (s)"}
+
+
+def test_score_unlabelled_fits_a_sample_and_scores_every_row():
+    from adlab import viz
+    from adlab.experiment import MethodSpec, score_unlabelled
+
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(size=(300, 4)), rng.normal(6, 1, size=(6, 4))]).astype(np.float32)
+    run = score_unlabelled(X, MethodSpec.quick("iforest", "tabular", seed=0), seed=3, max_train=100, max_sample=50)
+    assert run.scores.shape == (306,) and len(run.train_index) == 100 and run.features.shape == (50, 4)
+    assert set(np.argsort(-run.scores)[:6]) == set(range(300, 306)), "the six far rows rank first"
+    again = score_unlabelled(X, MethodSpec.quick("iforest", "tabular", seed=0), seed=3, max_train=100, max_sample=50)
+    np.testing.assert_array_equal(again.train_index, run.train_index)
+    fig = viz.score_distribution_figure(run.scores, 0.02)
+    assert fig.data[0].type == "histogram" and "top 2%" in fig.layout.annotations[0].text
+    fig = viz.embedding_by_score_figure(rng.normal(size=(50, 2)), run.scores[run.sample_index])
+    assert fig.data[0].marker.color[-1] == run.scores[run.sample_index].max()  # the highest drawn last, on top
+    with pytest.raises(ValueError, match="images only"):
+        score_unlabelled(X, MethodSpec.quick("csi", "image"))

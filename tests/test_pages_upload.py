@@ -98,13 +98,41 @@ def test_train_simclr_on_an_uploaded_image_zip(images):
     assert any(m.label == "AUROC after training" for m in at.metric)
 
 
-def test_unlabelled_upload_explains_instead_of_training():
-    entry = _entry("nolabels.csv", sample_csv(), label_column=None)
+def _without_labels(csv: bytes) -> bytes:
+    """The sample CSV without its class column (the last one)."""
+    return b"\n".join(line.rsplit(b",", 1)[0] for line in csv.strip().split(b"\n")) + b"\n"
+
+
+def test_unlabelled_upload_is_scored_row_by_row():
+    """No labels: no training form and no AUROC, but every row scored, the top rows listed, scores to take away."""
+    entry = _entry("nolabels.csv", _without_labels(sample_csv()), label_column=None)
     at = _page("goad", entry)
     _choose_upload(at, "goad", "nolabels.csv")
     assert not at.exception, at.exception
     assert any("no labels" in w.value for w in at.warning)
-    assert not at.button, "no training form without labels"
+    keys = {b.key for b in at.button}
+    assert "goad_train" not in keys and "goad_u_train" in keys
+    at.button(key="goad_u_train").click().run(timeout=240)
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    table = at.dataframe[-1].value  # the ranking (AppTest exposes no dataframe keys)
+    assert len(table) == 12  # the top 5 % of 240 rows
+    assert table["score"].is_monotonic_decreasing and table["row"].between(0, 239).all()
+    assert not any(m.label == "AUROC" for m in at.metric)
+    assert "Scores of every row (CSV)" in {b.proto.label for b in at.get("download_button")}
+
+
+def test_compare_scores_an_unlabelled_upload_with_a_chosen_method():
+    entry = _entry("nolabels.csv", _without_labels(sample_csv()), label_column=None)
+    at = _page("compare", entry)
+    _choose_upload(at, "compare", "nolabels.csv")
+    at.selectbox(key="compare_u_method").set_value("iforest")
+    at.button(key="compare_u_train").click().run(timeout=240)
+    assert not at.exception, at.exception
+    table = at.dataframe[-1].value
+    assert len(table) == 12
+    # the sample CSV plants an attack every 8th row, 4 standard deviations away: Isolation Forest ranks them first
+    assert (table["row"] % 8 == 0).mean() >= 0.75
 
 
 def test_app_has_the_uploader_in_its_sidebar():
