@@ -129,6 +129,18 @@ def roc_figure(curves: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> go.Figure
     return _style(fig, "ROC curve", height=420, legend=_LEGEND_INSIDE)
 
 
+def _score_bins(scores: np.ndarray, n_bins: int = 40) -> tuple[float, float, float, np.ndarray, bool]:
+    """``(lo, hi, size, shown, clipped)``: ``n_bins`` bins from the minimum to the 99th percentile;
+    ``shown`` has the larger scores moved into the last bin (``clipped`` says whether any were)."""
+    lo, hi = float(scores.min()), float(np.quantile(scores, 0.99))
+    clipped = bool(scores.max() > hi) and hi > lo
+    if not hi > lo:
+        hi = lo + 1e-9 if scores.max() <= lo else float(scores.max())
+    size = (hi - lo) / n_bins
+    shown = np.minimum(scores, hi - size / 2) if clipped else scores
+    return lo, hi, size, shown, clipped
+
+
 def score_histogram_figure(scores: np.ndarray, is_anomaly: np.ndarray, title: str = "Anomaly scores") -> go.Figure:
     """Overlaid histograms of the scores of normal (blue) and anomalous (orange) test points.
 
@@ -138,12 +150,7 @@ def score_histogram_figure(scores: np.ndarray, is_anomaly: np.ndarray, title: st
     """
     scores = np.asarray(scores, dtype=float)
     is_anomaly = np.asarray(is_anomaly, dtype=bool)
-    lo, hi = float(scores.min()), float(np.quantile(scores, 0.99))
-    clipped = bool(scores.max() > hi) and hi > lo
-    if not hi > lo:
-        hi = lo + 1e-9 if scores.max() <= lo else float(scores.max())
-    size = (hi - lo) / 40
-    shown = np.minimum(scores, hi - size / 2) if clipped else scores
+    lo, hi, size, shown, clipped = _score_bins(scores)
     fig = go.Figure()
     for name, mask in (("normal", ~is_anomaly), ("anomaly", is_anomaly)):
         fig.add_trace(go.Histogram(x=shown[mask], name=name, marker_color=COLOURS[name], opacity=0.6,
@@ -163,12 +170,7 @@ def score_distribution_figure(scores: np.ndarray, flag_fraction: float = 0.05,
     """
     scores = np.asarray(scores, dtype=float)
     threshold = float(np.quantile(scores, 1.0 - flag_fraction))
-    lo, hi = float(scores.min()), float(np.quantile(scores, 0.99))
-    clipped = bool(scores.max() > hi) and hi > lo
-    if not hi > lo:
-        hi = lo + 1e-9 if scores.max() <= lo else float(scores.max())
-    size = (hi - lo) / 40
-    shown = np.minimum(scores, hi - size / 2) if clipped else scores
+    lo, hi, size, shown, clipped = _score_bins(scores)
     fig = go.Figure(go.Histogram(x=shown, name="rows", marker_color=COLOURS["normal"], opacity=0.7,
                                  xbins=dict(start=lo, end=hi, size=size)))
     fig.add_vline(x=min(threshold, hi), line=dict(color=COLOURS["anomaly"], dash="dash", width=2),

@@ -137,16 +137,21 @@ def test_train_simclr_in_the_browser(server, page):
     _shoot(page, SHOTS / "simclr_trained.png")
 
 
-def test_train_goad_in_the_browser(server, page):
-    page.goto(f"{server}/goad")
-    page.wait_for_selector('[data-testid="stMain"] h1', timeout=90_000)
-    _settle(page)
+def _train_detector(page, shot):
+    """Click a detector page's Train, wait for the metrics and charts, check for errors, screenshot."""
     page.get_by_role("button", name="Train").first.click()
     page.wait_for_selector('[data-testid="stMetric"]', timeout=180_000)
     _settle(page, timeout=180_000)
     page.wait_for_selector('[data-testid="stPlotlyChart"] .js-plotly-plot', timeout=60_000)
     _no_exception(page)
-    _shoot(page, SHOTS / "goad_trained.png")
+    _shoot(page, SHOTS / shot)
+
+
+def test_train_goad_in_the_browser(server, page):
+    page.goto(f"{server}/goad")
+    page.wait_for_selector('[data-testid="stMain"] h1', timeout=90_000)
+    _settle(page)
+    _train_detector(page, "goad_trained.png")
 
 
 def _open(page, url):
@@ -255,9 +260,4 @@ def test_presenter_link(server, page):
     assert not page.locator('[data-testid="stSidebar"]').first.is_visible() or page.locator(
         '[data-testid="stSidebar"]').first.get_attribute("aria-expanded") == "false", "the sidebar starts closed"
     _open_expander(page, "Settings")
-    page.get_by_role("button", name="Train").first.click()
-    page.wait_for_selector('[data-testid="stMetric"]', timeout=180_000)
-    _settle(page, timeout=180_000)
-    page.wait_for_selector('[data-testid="stPlotlyChart"] .js-plotly-plot', timeout=60_000)
-    _no_exception(page)
-    _shoot(page, SHOTS / "goad_presenter.png")
+    _train_detector(page, "goad_presenter.png")
