@@ -65,9 +65,8 @@ NOTES = """\
   initialisation; adlab does the same. An earlier adlab version applied xavier_normal(gain
   sqrt 2) as that function reads: on Thyroid (file order) it gave F1 74.2 with 5 seeds and
   74.1 +- 0.8 over 60 seeds, with a higher AUROC (98.6) but a lower F1 than the default init.
-- `final` centres (means over the training rows after training, eval mode; adlab's default) and
-  `running` centres (the official code's mean of per-batch means during the last epoch, so the
-  official choice) can differ by a hit or two; on Arrhythmia (193 training rows, 4 steps, the last
+- `running` centres (the official code's mean of per-batch means during the last epoch; adlab's
+  default) and `final` centres (means over the training rows after training, eval mode) can differ by a hit or two; on Arrhythmia (193 training rows, 4 steps, the last
   one a single row) more.
 """
 

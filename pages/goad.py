@@ -39,8 +39,8 @@ st.latex(r"P(m'\mid T(x,m))=\frac{\exp(-\lVert f(T(x,m))-c_{m'}\rVert^2)}{\sum_{
 st.markdown(
     "- $T(x,m)$: transformation $m$ of $x$ ($M$ of them); $f$: the shared feature extractor; $h$: a linear "
     "head that predicts $m$ (the cross-entropy term).\n"
-    "- $c_m$: the centre of transformation $m$, the mean of $f(T(x,m))$ (per batch while training, over "
-    "the training set for scoring).\n"
+    "- $c_m$: the centre of transformation $m$, the mean of $f(T(x,m))$ (per batch while training; for "
+    "scoring, the average of those batch means over the last epoch, as in the official code).\n"
     "- $s$: the triplet margin (1); $\\lambda$: the weight of the centre triplet loss (0.1).\n"
     "- $s(x)$: higher = the copies of $x$ do not find their own centres = more anomalous."
 )
