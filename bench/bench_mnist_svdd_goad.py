@@ -200,7 +200,7 @@ def _report(args, rows, params, load_start, load_end, run_s) -> str:
         "GOAD on class 9 gave 79.3 with 10 epochs and 77.8 with 30 epochs, so more GOAD training does not "
         "help here; Deep SVDD on class 2 gave 87.3 with 30 epochs and 89.5 with 100. The run above uses "
         "50 (Deep SVDD) and 15 (GOAD) epochs, a moderate raise from the quick defaults.",
-        "- GOAD with only the 4 rotations is weakest on classes 1, 7, 8 and 9 (about 78-80). For 1 and 8 "
+        "- GOAD with only the 4 rotations is weakest on classes 1, 7, 8 and 9 (about 77-81). For 1 and 8 "
         "a likely cause (not tested here) is that they look nearly the same after a 180-degree rotation, "
         "so the rotation classifier is unsure on normal images too; 7 and 9 are not explained by this.",
         "",
