@@ -141,6 +141,11 @@ def _score_bins(scores: np.ndarray, n_bins: int = 40) -> tuple[float, float, flo
     return lo, hi, size, shown, clipped
 
 
+def _score_axis(hi: float, clipped: bool) -> str:
+    """The x-axis title of a score histogram, short enough for a half-width chart."""
+    return "score (higher = more anomalous)" + (f"<br>last bin: all scores ≥ {hi:.3g}" if clipped else "")
+
+
 def score_histogram_figure(scores: np.ndarray, is_anomaly: np.ndarray, title: str = "Anomaly scores") -> go.Figure:
     """Overlaid histograms of the scores of normal (blue) and anomalous (orange) test points.
 
@@ -156,8 +161,7 @@ def score_histogram_figure(scores: np.ndarray, is_anomaly: np.ndarray, title: st
         fig.add_trace(go.Histogram(x=shown[mask], name=name, marker_color=COLOURS[name], opacity=0.6,
                                    xbins=dict(start=lo, end=hi, size=size), histnorm="probability"))
     fig.update_layout(barmode="overlay")
-    axis = "score (higher = more anomalous)"
-    fig.update_xaxes(title=axis + (f"; last bin holds scores ≥ {hi:.3g}" if clipped else ""))
+    fig.update_xaxes(title=_score_axis(hi, clipped))
     fig.update_yaxes(title="fraction of the group")
     return _style(fig, title, height=360, legend=dict(x=0.98, y=0.98, xanchor="right", yanchor="top"))
 
@@ -175,8 +179,7 @@ def score_distribution_figure(scores: np.ndarray, flag_fraction: float = 0.05,
                                  xbins=dict(start=lo, end=hi, size=size)))
     fig.add_vline(x=min(threshold, hi), line=dict(color=COLOURS["anomaly"], dash="dash", width=2),
                   annotation_text=f"top {flag_fraction:.0%}", annotation_position="top right")
-    axis = "score (higher = more anomalous)"
-    fig.update_xaxes(title=axis + (f"; last bin holds scores ≥ {hi:.3g}" if clipped else ""))
+    fig.update_xaxes(title=_score_axis(hi, clipped))
     fig.update_yaxes(title="rows")
     return _style(fig, title, height=360)
 
