@@ -61,9 +61,6 @@ def _one_class(ds, normal_class: str | None, seed: int, default: str | int = 0) 
     return Problem(split.X_train, split.X_test, split.anomalous_test, f"{ds.name}, normal class {name!r}")
 
 
-NORMAL_NAMES = ("normal", "0", "inlier", "inliers", "good", "ok", "false", "no")
-
-
 def _file_problem(path: Path, *, normal_class: str | None, seed: int, label_column: str | None) -> Problem:
     """A user's file, read by :func:`adlab.data.load_upload` (the app's upload reads it the same way).
 
@@ -79,9 +76,10 @@ def _file_problem(path: Path, *, normal_class: str | None, seed: int, label_colu
                        + ("pass --label-column NAME" if upload.format in ("csv", "tsv", "txt")
                           else "save y beside X (1 = anomaly), or use one folder per class in the ZIP"))
     names = upload.class_names
-    normal = _normal_name(names, upload.class_counts(), normal_class)
+    ds = upload.to_dataset()
+    normal = _normal_name(ds, normal_class)
     if upload.kind == "image":
-        return _one_class(upload.to_dataset(), normal, seed)
+        return _one_class(ds, normal, seed)
     if set(names) <= {"0", "1"} and normal_class is None:
         y01 = np.asarray([int(names[c]) for c in upload.y])  # ODDS: 1 = anomaly
         how = "y = 1 anomalous"
@@ -94,14 +92,12 @@ def _file_problem(path: Path, *, normal_class: str | None, seed: int, label_colu
                    X_all=upload.X, y_all=y01, name=path.name)
 
 
-def _normal_name(names: tuple[str, ...], counts: dict[str, int], normal_class: str | None) -> str:
-    if normal_class is not None:
-        if normal_class not in names:
-            raise CLIError(f"unknown class {normal_class!r}; valid classes: {', '.join(names)}")
-        return normal_class
-    lower = [n.lower() for n in names]
-    hits = [names[lower.index(n)] for n in NORMAL_NAMES if n in lower]
-    return hits[0] if hits else max(counts.items(), key=lambda kv: kv[1])[0]
+def _normal_name(ds, normal_class: str | None) -> str:
+    if normal_class is None:
+        return ds.likely_normal_class()  # the app's default for an uploaded file too
+    if normal_class not in ds.class_names:
+        raise CLIError(f"unknown class {normal_class!r}; valid classes: {', '.join(ds.class_names)}")
+    return normal_class
 
 
 def load_problem(spec: str, *, normal_class: str | None = None, seed: int = 0,

@@ -43,7 +43,6 @@ MAX_TRAIN_UPLOAD = 3000  # training rows taken from an uploaded file (the CLI ta
 MAX_TEST_GOAD = 5000  # test rows under GOAD's protocol, which keeps every anomaly (ODDS Thyroid: 1,933)
 DIGITS_NORMAL = ("1", "2", "3", "4", "5", "6", "7")
 DIGITS_ANOMALOUS = ("0", "8", "9")
-NORMAL_NAMES = ("normal", "0", "inlier", "inliers", "good", "ok", "false", "no")
 
 
 def chart(fig, key: str, container=st) -> None:
@@ -263,9 +262,7 @@ def default_classes(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     ds = load_dataset(name)
     names = ds.class_names
     if name.startswith("upload:"):
-        lower = [n.lower() for n in names]
-        hits = [names[lower.index(n)] for n in NORMAL_NAMES if n in lower]
-        normal = hits[0] if hits else max(ds.class_counts().items(), key=lambda kv: kv[1])[0]
+        normal = ds.likely_normal_class()
         return (normal,), tuple(n for n in names if n != normal)
     return tuple(n for n in names if n != "anomaly"), ("anomaly",)
 

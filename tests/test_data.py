@@ -218,3 +218,17 @@ def test_split_reports_unusable_choices() -> None:
     empty = make_toy("blobs", n=400, anomaly_fraction=0.0)
     with pytest.raises(DataError, match="no anomaly-class rows"):
         one_class_split(empty, [0, 1, 2])
+
+
+def test_likely_normal_class_prefers_a_normal_name_then_the_largest_class():
+    import numpy as np
+
+    from adlab.data import Dataset
+
+    def ds(names, y):
+        return Dataset(X=np.zeros((len(y), 2), np.float32), y=np.asarray(y, np.int64), class_names=names,
+                       name="t", kind="tabular")
+
+    assert ds(("attack", "Normal"), [0, 0, 0, 1]).likely_normal_class() == "Normal"
+    assert ds(("0", "1"), [1, 1, 1, 0]).likely_normal_class() == "0"
+    assert ds(("cat", "dog", "eel"), [0, 1, 1, 2]).likely_normal_class() == "dog"

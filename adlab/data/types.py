@@ -9,6 +9,8 @@ import numpy as np
 __all__ = ["DataError", "Dataset", "KINDS"]
 
 KINDS = ("tabular", "image")
+#: class names (any case) that a user's file gives its normal rows, in order of preference
+NORMAL_NAMES = ("normal", "0", "inlier", "inliers", "good", "ok", "false", "no")
 
 
 class DataError(ValueError):
@@ -73,6 +75,13 @@ class Dataset:
         """Number of rows per class name (classes without rows included, with 0)."""
         counts = np.bincount(self.y, minlength=len(self.class_names))
         return {name: int(c) for name, c in zip(self.class_names, counts, strict=True)}
+
+    def likely_normal_class(self) -> str:
+        """The class a user's file most likely means as normal: the first of :data:`NORMAL_NAMES` among
+        the class names (any case), else the largest class (anomalies are the rare ones)."""
+        lower = [n.lower() for n in self.class_names]
+        hits = [self.class_names[lower.index(n)] for n in NORMAL_NAMES if n in lower]
+        return hits[0] if hits else max(self.class_counts().items(), key=lambda kv: kv[1])[0]
 
 
 def _describe(a: object) -> str:
