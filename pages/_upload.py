@@ -42,6 +42,20 @@ def store(name: str, data: bytes, **options: Any) -> dict[str, Any]:
     return entry
 
 
+def _columns(file: Any) -> tuple[str, ...]:
+    """The header of an uploaded table, read once per upload (``DataError`` for a file that is no table)."""
+    memo = st.session_state.get("_upload_columns")
+    if memo is None or memo[0] != file.file_id:
+        try:
+            memo = (file.file_id, sniff_columns(file.name, file.getvalue()), None)
+        except DataError as err:
+            memo = (file.file_id, (), err)
+        st.session_state["_upload_columns"] = memo
+    if memo[2] is not None:
+        raise memo[2]
+    return memo[1]
+
+
 def sidebar() -> None:
     """The uploader, its options (label column; image size), and what the loader made of the file."""
     st.subheader("Your data")
@@ -54,12 +68,11 @@ def sidebar() -> None:
     if file is None:
         st.session_state.pop("upload", None)
         return
-    data = file.getvalue()
     suffix = file.name.rsplit(".", 1)[-1].lower() if "." in file.name else ""
     options: dict[str, Any] = {}
     if suffix in ("csv", "tsv", "txt"):
         try:
-            columns = sniff_columns(file.name, data)
+            columns = _columns(file)
         except DataError as err:
             st.error(str(err))
             st.session_state["upload"] = {"key": None, "name": file.name, "upload": None, "error": str(err)}
@@ -73,14 +86,19 @@ def sidebar() -> None:
                                 help="Images must share one size; pick a side length to resize them all.")
         if size != "keep":
             options["image_size"] = int(size)
-    entry = store(file.name, data, **options)
+    # every rerun of every page passes here: read, hash and parse the bytes once per upload and options
+    source = (file.file_id, tuple(sorted(options.items())))
+    entry = st.session_state.get("upload")
+    if entry is None or entry.get("source") != source:
+        entry = store(file.name, file.getvalue(), **options)
+        entry["source"] = source
     if entry["upload"] is None:
         st.error(entry["error"])
         return
     upload = entry["upload"]
     st.success(upload.describe(), icon=":material/check_circle:")
     if upload.y is None:
-        st.caption("No labels: the pages need to know which rows are normal. Choose a label column (CSV), add y "
-                   "(NPZ/MAT), or use class folders (ZIP).")
+        st.caption("No labels: the detector pages and Compare can score every row (no AUROC). To train on normal "
+                   "rows and evaluate, choose a label column (CSV), add y (NPZ/MAT), or use class folders (ZIP).")
     else:
         st.caption(f"Pick **your file: {file.name}** in the Dataset box of a page.")
