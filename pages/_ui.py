@@ -139,13 +139,6 @@ def load_dataset(name: str) -> Dataset:
     return _builtin_dataset(name)
 
 
-def dataset_kind(name: str) -> str:
-    if name.startswith("upload:"):
-        entry = current_upload()
-        return entry["upload"].kind if entry and entry["key"] == name else "tabular"
-    return BUILTIN_KINDS[name]
-
-
 def dataset_options(kinds: Sequence[str] = KINDS) -> list[str]:
     """The built-in datasets of the given kinds, then the uploaded file when there is one of such a kind."""
     options = [d for d in DATASETS if BUILTIN_KINDS[d] in kinds]
