@@ -1,10 +1,7 @@
 """Benchmark: DROC (contrastive + distribution augmentation, then a shallow one-class model) on MNIST.
 
-Protocol: the MNIST test split (t10k IDX files in ../shared/data/mnist), one class normal,
-``adlab.data.one_class_split(ds, [c], train_fraction=0.5, seed=S)``: DROC trains on the normal
-class's images of one half and scores the whole other half (normal class vs the nine others).
-Baseline: kNN on raw, flattened pixels (``adlab.metrics.knn_score``, Euclidean, k = 5 and k = 1).
-Goal: DROC's mean AUROC over the ten classes above the k = 5 baseline's, at most 60 s per class
+Protocol and baseline: bench/_mnist.py (the MNIST test split halved by the seed, one class normal;
+raw-pixel kNN, k = 5 and k = 1). Goal: DROC's mean AUROC over the ten classes above the k = 5 baseline's, at most 60 s per class
 (stage 1 + stage 2 + scoring the test half) on the 2-core CPU. All four stage-2 scorers are
 reported on both feature spaces, computed from the same cached features (no retraining), and an
 ablation on a few classes trains again with distribution augmentation off and with BatchNorm
@@ -17,26 +14,17 @@ recalibration on. Prints markdown tables and writes bench/results/mnist_droc.md.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
-import platform
-import shlex
-import sys
 import time
-from pathlib import Path
 
+import _mnist  # puts the repository root on sys.path, before adlab is imported
 import numpy as np
-import sklearn
-import torch
+from _mnist import TIME_LIMIT, knn_baseline, met, split_for
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from adlab.data import load_mnist_idx, one_class_split  # noqa: E402
-from adlab.detectors.droc import DROC, MNIST_PARAMS  # noqa: E402
-from adlab.detectors.shallow import SCORERS  # noqa: E402
-from adlab.metrics import auroc, knn_score  # noqa: E402
+from adlab.detectors.droc import DROC, MNIST_PARAMS
+from adlab.detectors.shallow import SCORERS
+from adlab.metrics import auroc
 
-TIME_LIMIT = 60.0
 SPACES = ("encoder", "head")
 PAPER = [  # METHODS.md, "Anomaly detectors" (Sohn et al., ICLR 2021): CIFAR-10, not MNIST
     ("contrastive (no DA)", "89.0"),
@@ -66,42 +54,32 @@ def _all_aurocs(det: DROC, feats: dict, is_anomaly: np.ndarray) -> dict[tuple[st
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--classes", default="0,1,2,3,4,5,6,7,8,9")
     parser.add_argument("--seed", type=int, default=0, help="split seed and DROC seed")
-    parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
     parser.add_argument("--ablation-classes", default="2,8", help="'' to skip the ablation")
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "mnist")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "mnist_droc.md")
+    _mnist.add_arguments(parser, "mnist_droc.md")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    classes = [int(c) for c in args.classes.split(",") if c.strip()]
+    ds, classes = _mnist.setup(args)
     ablation = [int(c) for c in args.ablation_classes.split(",") if c.strip()]
-    ds = load_mnist_idx(args.data, split="test")
     default = DROC.preset("mnist")
-    load_start = os.getloadavg()
+    load_start, run_start = os.getloadavg(), time.perf_counter()
 
     rows = []
     for c in classes:
-        split = one_class_split(ds, [c], train_fraction=0.5, seed=args.seed)
+        split = split_for(ds, c, args.seed)
         load = os.getloadavg()[0]
-        flat_train = split.X_train.reshape(len(split.X_train), -1)
-        flat_test = split.X_test.reshape(len(split.X_test), -1)
-        t = time.perf_counter()
-        knn5 = 100 * auroc(split.anomalous_test, knn_score(flat_train, flat_test, k=5, metric="euclidean"))
-        knn_s = time.perf_counter() - t
-        knn1 = 100 * auroc(split.anomalous_test, knn_score(flat_train, flat_test, k=1, metric="euclidean"))
+        knn = knn_baseline(split)
         det, feats, fit_s, total_s = _run_droc(split, seed=args.seed)
         scores = _all_aurocs(det, feats, split.anomalous_test)
         row = dict(cls=c, n_train=len(split.X_train), n_instances=det.n_train_instances_,
-                   n_test=len(split.X_test), knn5=knn5, knn1=knn1, knn_s=knn_s, fit_s=fit_s,
+                   n_test=len(split.X_test), **knn, fit_s=fit_s,
                    total_s=total_s, load=load, scores=scores, acc=det.history_.extras["contrastive_accuracy"][-1])
         rows.append(row)
-        print(f"class {c}: DROC {scores[(default.scorer, default.features)]:.1f}  kNN5 {knn5:.1f}  "
-              f"kNN1 {knn1:.1f}  {total_s:.1f}s  load {load:.1f}", flush=True)
+        print(f"class {c}: DROC {scores[(default.scorer, default.features)]:.1f}  kNN5 {row['knn5']:.1f}  "
+              f"kNN1 {row['knn1']:.1f}  {total_s:.1f}s  load {load:.1f}", flush=True)
 
     ablation_rows = []
     for c in ablation:
-        split = one_class_split(ds, [c], train_fraction=0.5, seed=args.seed)
+        split = split_for(ds, c, args.seed)
         base = next((r for r in rows if r["cls"] == c), None)
         variants = [
             ("DA off, same epochs (1/4 of the steps)", {"distribution_augmentation": False}),
@@ -122,13 +100,13 @@ def main() -> None:
             print(f"ablation class {c}, {label}: " + ", ".join(
                 f"{k[0]}/{k[1]} {v:.1f}" for k, v in scores.items()), flush=True)
 
-    text = _report(args, rows, ablation_rows, default, load_start, os.getloadavg())
+    text = _report(args, rows, ablation_rows, default, load_start, os.getloadavg(), time.perf_counter() - run_start)
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
 
 
-def _report(args, rows, ablation_rows, default: DROC, load_start, load_end) -> str:
+def _report(args, rows, ablation_rows, default: DROC, load_start, load_end, run_s: float) -> str:
     key = (default.scorer, default.features)
     droc = np.array([r["scores"][key] for r in rows])
     knn5 = np.array([r["knn5"] for r in rows])
@@ -136,34 +114,21 @@ def _report(args, rows, ablation_rows, default: DROC, load_start, load_end) -> s
     total = np.array([r["total_s"] for r in rows])
     goal_auroc = droc.mean() > knn5.mean()
     goal_time = total.max() <= TIME_LIMIT
-    cmd = " ".join(shlex.quote(a) for a in [".venv/bin/python", "bench/bench_mnist_droc.py", *sys.argv[1:]])
     params = {k: v for k, v in default.get_params().items() if k in MNIST_PARAMS or k in (
         "distribution_augmentation", "scorer", "features", "temperature", "head_dim", "head_hidden",
         "head_layers", "crop_scale", "flip", "jitter", "blur", "weight_decay", "bn_recalibrate")}
-    out = [
-        "# DROC on MNIST (one class vs rest)",
-        "",
-        f"Command: `{cmd}`  ",
-        f"Date: {dt.datetime.now().isoformat(timespec='seconds')}  ",
-        f"Versions: Python {platform.python_version()}, torch {torch.__version__}, numpy {np.__version__}, "
-        f"scikit-learn {sklearn.__version__}  ",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, CPU only, torch threads = {args.threads}. "
-        "The 2-core machine was **shared with other jobs during this run** (load average "
-        f"{load_start[0]:.1f} at the start, {load_end[0]:.1f} at the end; per-class 1-min load in the table): "
-        f"timings are noisy (the same configuration took {total.min():.0f} to {total.max():.0f} s per class "
-        "here).  ",
-        f"Data: MNIST t10k (10,000 images), `one_class_split(ds, [c], train_fraction=0.5, seed={args.seed})`: "
-        "train = the normal class's images in one half (about 500), test = the whole other half "
-        "(about 5,000, 10% normal). DROC seed = split seed.  ",
+    out = _mnist.header("DROC on MNIST (one class vs rest)", "bench_mnist_droc.py", args, load_start, load_end,
+                        str(args.seed), run_s)
+    out += [
         f"DROC parameters (`DROC.preset(\"mnist\")`): `{params}`. Stage 1: 2 views x batch 64, "
         "instances = training images + their 90/180/270-degree rotations (4x). Stage 2 fitted on the "
         "un-augmented training images; every scorer/feature combination below is computed from the "
         "same trained network and cached features (no retraining).",
         "",
         f"Goal: mean AUROC of DROC ({key[0]}, {key[1]} features) > raw-pixel kNN (k = 5): "
-        f"**{droc.mean():.1f} vs {knn5.mean():.1f} -> {'met' if goal_auroc else 'NOT met'}**; "
+        f"**{droc.mean():.1f} vs {knn5.mean():.1f} -> {met(goal_auroc)}**; "
         f"at most {TIME_LIMIT:.0f} s per class (fit + scoring): "
-        f"**max {total.max():.1f} s, mean {total.mean():.1f} s -> {'met' if goal_time else 'NOT met'}**.",
+        f"**max {total.max():.1f} s, mean {total.mean():.1f} s -> {met(goal_time)}**.",
         "",
         "## Per class (AUROC %, normal class = c)",
         "",

@@ -1,9 +1,7 @@
 """Benchmark: Deep SVDD and GOAD (rotations) on one-class MNIST, the protocol of bench_mnist_droc.py.
 
-Protocol: the MNIST test split (t10k IDX files in ../shared/data/mnist), one class normal,
-``adlab.data.one_class_split(ds, [c], train_fraction=0.5, seed=S)``: each detector trains on the
-normal class's images of one half and scores the whole other half (normal class vs the nine others).
-Baseline: kNN on raw, flattened pixels (``adlab.metrics.knn_score``, Euclidean, k = 5 and k = 1).
+Protocol and baseline: bench/_mnist.py (the MNIST test split halved by the seed, one class normal;
+raw-pixel kNN, k = 5 and k = 1).
 Parameters: the quick page defaults (``adlab.experiment.quick_params(method, "image")``), with
 ``epochs`` raised by ``--svdd-epochs`` / ``--goad-epochs`` (each class must stay under 60 s).
 The DROC and CSI means are read from bench/results/mnist_droc.md and mnist_csi.md (when present)
@@ -16,26 +14,18 @@ for a summary table. Prints markdown tables and writes bench/results/mnist_svdd_
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
-import platform
-import shlex
-import sys
 import time
 from pathlib import Path
 
+import _mnist  # puts the repository root on sys.path, before adlab is imported
 import numpy as np
-import sklearn
-import torch
+from _mnist import RESULTS, TIME_LIMIT, knn_baseline, met, split_for
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from adlab.data import load_mnist_idx, one_class_split  # noqa: E402
-from adlab.detectors import GOAD, DeepSVDD  # noqa: E402
-from adlab.experiment import quick_params  # noqa: E402
-from adlab.metrics import auroc, knn_score  # noqa: E402
+from adlab.detectors import GOAD, DeepSVDD
+from adlab.experiment import quick_params
+from adlab.metrics import auroc
 
-TIME_LIMIT = 60.0
 METHODS = (("deepsvdd", "Deep SVDD", DeepSVDD), ("goad", "GOAD", GOAD))
 
 
@@ -78,38 +68,26 @@ def _md_mean(path: Path, column: str) -> float | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--classes", default="0,1,2,3,4,5,6,7,8,9")
     parser.add_argument("--seed", type=int, default=0, help="split seed and detector seed")
-    parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
     parser.add_argument("--svdd-epochs", type=int, default=50, help="quick page default: 30")
     parser.add_argument("--goad-epochs", type=int, default=15, help="quick page default: 10")
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "mnist")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "mnist_svdd_goad.md")
+    _mnist.add_arguments(parser, "mnist_svdd_goad.md")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    classes = [int(c) for c in args.classes.split(",") if c.strip()]
+    ds, classes = _mnist.setup(args)
     params = {"deepsvdd": _params("deepsvdd", args.svdd_epochs, args.seed),
               "goad": _params("goad", args.goad_epochs, args.seed)}
-    ds = load_mnist_idx(args.data, split="test")
     load_start, run_start = os.getloadavg(), time.perf_counter()
 
     rows = []
     for c in classes:
-        split = one_class_split(ds, [c], train_fraction=0.5, seed=args.seed)
+        split = split_for(ds, c, args.seed)
         load = os.getloadavg()[0]
-        flat_train = split.X_train.reshape(len(split.X_train), -1)
-        flat_test = split.X_test.reshape(len(split.X_test), -1)
-        t = time.perf_counter()
-        knn5 = 100 * auroc(split.anomalous_test, knn_score(flat_train, flat_test, k=5, metric="euclidean"))
-        knn_s = time.perf_counter() - t
-        knn1 = 100 * auroc(split.anomalous_test, knn_score(flat_train, flat_test, k=1, metric="euclidean"))
-        row = dict(cls=c, n_train=len(split.X_train), n_test=len(split.X_test), knn5=knn5, knn1=knn1,
-                   knn_s=knn_s, load=load)
+        row = dict(cls=c, n_train=len(split.X_train), n_test=len(split.X_test), **knn_baseline(split), load=load)
         for key, _, cls in METHODS:
             row[key] = _run(cls, params[key], split)
         rows.append(row)
         print(f"class {c}: Deep SVDD {row['deepsvdd'][0]:.1f} ({row['deepsvdd'][2]:.1f}s)  "
-              f"GOAD {row['goad'][0]:.1f} ({row['goad'][2]:.1f}s)  kNN5 {knn5:.1f}  kNN1 {knn1:.1f}  "
+              f"GOAD {row['goad'][0]:.1f} ({row['goad'][2]:.1f}s)  kNN5 {row['knn5']:.1f}  kNN1 {row['knn1']:.1f}  "
               f"load {load:.1f}", flush=True)
 
     text = _report(args, rows, params, load_start, os.getloadavg(), time.perf_counter() - run_start)
@@ -119,28 +97,14 @@ def main() -> None:
 
 
 def _report(args, rows, params, load_start, load_end, run_s) -> str:
-    cmd = " ".join(shlex.quote(a) for a in [".venv/bin/python", "bench/bench_mnist_svdd_goad.py", *sys.argv[1:]])
     knn5 = np.array([r["knn5"] for r in rows])
     knn1 = np.array([r["knn1"] for r in rows])
     res = {k: np.array([r[k] for r in rows]) for k, _, _ in METHODS}  # (n_classes, 4)
     shown = {k: {n: v for n, v in cls(**params[k]).get_params().items() if n != "device"}
              for k, _, cls in METHODS}
-    out = [
-        "# Deep SVDD and GOAD on MNIST (one class vs rest)",
-        "",
-        f"Command: `{cmd}`  ",
-        f"Date: {dt.datetime.now().isoformat(timespec='seconds')}  ",
-        f"Versions: Python {platform.python_version()}, torch {torch.__version__}, numpy {np.__version__}, "
-        f"scikit-learn {sklearn.__version__}  ",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, CPU only, torch threads = {args.threads}. "
-        "The 2-core machine was **shared with other jobs during this run** (load average "
-        f"{load_start[0]:.1f} / {load_start[1]:.1f} / {load_start[2]:.1f} at the start, "
-        f"{load_end[0]:.1f} / {load_end[1]:.1f} / {load_end[2]:.1f} at the end; per-class 1-min load in "
-        "the table): wall-clock timings are noisy and inflated; the CPU seconds of this process are given "
-        f"beside them. Whole run: {run_s:.0f} s wall.  ",
-        f"Data: MNIST t10k (10,000 images), `one_class_split(ds, [c], train_fraction=0.5, seed={args.seed})`: "
-        "train = the normal class's images in one half (about 500), test = the whole other half "
-        "(about 5,000, 10% normal). Detector seed = split seed.  ",
+    out = _mnist.header("Deep SVDD and GOAD on MNIST (one class vs rest)", "bench_mnist_svdd_goad.py", args,
+                        load_start, load_end, str(args.seed), run_s)
+    out += [
         "Parameters: the quick page defaults `adlab.experiment.quick_params(method, \"image\")` "
         "(Deep SVDD `{'epochs': 30}`, GOAD `{'transforms': 'rotations', 'epochs': 10}`) with epochs raised "
         f"to {params['deepsvdd']['epochs']} (Deep SVDD) and {params['goad']['epochs']} (GOAD); the class "
@@ -151,7 +115,7 @@ def _report(args, rows, params, load_start, load_end, run_s) -> str:
         "",
         f"Time budget: at most {TIME_LIMIT:.0f} s per class and detector (fit + scoring the test half): "
         + "; ".join(f"{name} max {res[k][:, 2].max():.1f} s, mean {res[k][:, 2].mean():.1f} s -> "
-                    f"{'met' if res[k][:, 2].max() <= TIME_LIMIT else 'NOT met'}" for k, name, _ in METHODS) + ".",
+                    f"{met(res[k][:, 2].max() <= TIME_LIMIT)}" for k, name, _ in METHODS) + ".",
         "",
         "## Per class (AUROC %, normal class = c)",
         "",
@@ -169,10 +133,9 @@ def _report(args, rows, params, load_start, load_end, run_s) -> str:
                f"**{knn1.mean():.1f}** | {s[:, 2].mean():.1f} | {s[:, 3].mean():.1f} | {g[:, 2].mean():.1f} | "
                f"{g[:, 3].mean():.1f} | | |")
 
-    results = Path(__file__).parent / "results"
-    droc = _md_mean(results / "mnist_droc.md", "DROC")
-    csi = _md_mean(results / "mnist_csi.md", "CSI (s_CSI)")
-    csi_var = _md_mean(results / "mnist_csi.md", "encoder con-SI (variant)")
+    droc = _md_mean(RESULTS / "mnist_droc.md", "DROC")
+    csi = _md_mean(RESULTS / "mnist_csi.md", "CSI (s_CSI)")
+    csi_var = _md_mean(RESULTS / "mnist_csi.md", "encoder con-SI (variant)")
     fmt = lambda v: "not available" if v is None else f"{v:.1f}"  # noqa: E731
     out += [
         "",

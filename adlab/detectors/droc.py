@@ -136,8 +136,8 @@ class DROC(DeepDetector):
 
     with ``gamma = 10 / (Var(F) d)`` for KDE and OC-SVM (:mod:`adlab.detectors.shallow`).
     Higher = more anomalous for all four. Default ``"gaussian"``: the best of the four on digits
-    and on MNIST with these small encoders (bench/results/mnist_droc.md: 98.4 mean AUROC against
-    96.0 for OC-SVM and 94.6 for KDE); the official script states its CIFAR-10 result with OC-SVM.
+    and on MNIST with these small encoders (bench/results/mnist_droc.md: 98.2 mean AUROC against
+    95.9 for OC-SVM and 94.4 for KDE); the official script states its CIFAR-10 result with OC-SVM.
 
     Switching without retraining: :meth:`set_scorer` refits only the shallow model on the cached
     training features :attr:`train_features_`; :meth:`score_with` scores with any combination
