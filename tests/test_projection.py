@@ -7,7 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.datasets import make_swiss_roll
+from sklearn.decomposition import PCA
 from sklearn.manifold import trustworthiness
+from sklearn.neighbors import KNeighborsClassifier
 
 from adlab import projection
 from adlab.projection import is_warm, procrustes_align, umap_2d, umap_pair, warm_up
@@ -45,8 +48,29 @@ def test_shape_dtype_and_determinism(compiled, blobs):
     np.testing.assert_array_equal(a, b)
 
 
-def test_trustworthiness_on_blobs(compiled, blobs):
-    assert trustworthiness(blobs, umap_2d(blobs), n_neighbors=5) > 0.9
+def test_blobs_stay_apart(compiled, blobs):
+    """Each point's 5 nearest neighbours in 2-D come from its own cluster.
+
+    (Trustworthiness is not the test here: 16-D Gaussian noise inside a blob cannot be laid out in
+    2-D, so any projection scores about 0.88-0.91 on it, PCA and a random one included, and 0.9
+    moved across CPUs.)
+    """
+    labels = np.repeat(np.arange(3), 100)
+    emb = umap_2d(blobs)
+    assert KNeighborsClassifier(n_neighbors=5).fit(emb, labels).score(emb, labels) == 1.0
+
+
+def test_unrolls_a_swiss_roll_better_than_pca(compiled):
+    """A 2-D manifold curled in 3-D, rotated into 16-D: UMAP keeps neighbourhoods, PCA folds them.
+
+    Measured: trustworthiness (10 neighbours) 0.993-0.995 for seeds 0-3, PCA 0.901.
+    """
+    X, _ = make_swiss_roll(500, noise=0.05, random_state=0)  # (500, 3)
+    rotation, _ = np.linalg.qr(np.random.default_rng(0).normal(size=(16, 16)))
+    X = (np.hstack([X, np.zeros((500, 13))]) @ rotation).astype(np.float32)  # (500, 16)
+    ours = trustworthiness(X, umap_2d(X), n_neighbors=10)
+    pca = trustworthiness(X, PCA(n_components=2).fit_transform(X), n_neighbors=10)
+    assert ours > 0.97 and ours > pca + 0.05
 
 
 @pytest.mark.parametrize("shape", [(0, 5), (1, 5), (2, 5), (3, 5), (10, 1), (5, 3), (12, 2)])
