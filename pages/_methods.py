@@ -7,7 +7,7 @@ computes lives in :mod:`adlab.experiment`; datasets and splits come from the los
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,7 +80,7 @@ def detector_form(
     knobs: Callable[[str], dict[str, Any]] | None = None,
     *,
     kinds: Sequence[str] = ui.KINDS,
-    epochs: int = 10,
+    epochs: int | Mapping[str, int] = 10,
     lr: float = 1e-3,
     batch_size: int = 64,
     training: bool = True,
@@ -91,8 +91,10 @@ def detector_form(
 
     ``knobs(kind)`` draws the method's own widgets inside the form ("image" or "tabular" data) and
     returns detector parameters. With ``training=True`` the form also holds epochs, learning rate
-    and batch size (returned as ``params``); the seed is always there. Widget keys start with
-    ``page``; the submit button is ``submit_key`` (default ``f"{page}_train"``).
+    and batch size (returned as ``params``); the seed is always there. ``epochs`` may differ by
+    kind (``{"image": 10, "tabular": 1}``): the field then returns to the kind's default when the
+    dataset changes kind. Widget keys start with ``page``; the submit button is ``submit_key``
+    (default ``f"{page}_train"``).
     """
     with ui.settings_container():
         ds = ui.pick_dataset(page, kinds, on_unlabelled=lambda upload: unlabelled_view(page, upload))
@@ -112,7 +114,8 @@ def detector_form(
                                          "on ODDS Thyroid or Arrhythmia can stand beside the paper's F1.")
             if training:
                 c1, c2, c3, c4 = st.columns(4)
-                params["epochs"] = int(c1.number_input("Epochs", 1, 500, epochs, key=f"{page}_epochs"))
+                _epochs_default(page, epochs[ds.kind] if isinstance(epochs, Mapping) else epochs, ds.kind)
+                params["epochs"] = int(c1.number_input("Epochs", 1, 500, key=f"{page}_epochs"))
                 params["lr"] = float(c2.select_slider("Learning rate", LR_CHOICES, value=lr, key=f"{page}_lr",
                                                       format_func=lambda v: f"{v:g}"))
                 params["batch_size"] = int(c3.select_slider("Batch size", BATCH_CHOICES, value=batch_size,
@@ -128,6 +131,17 @@ def detector_form(
     if training:
         params["seed"] = seed
     return DetectorForm(submitted, name, ds.kind, tuple(normal), tuple(anomalous), seed, params, protocol)
+
+
+def _epochs_default(page: str, default: int, kind: str) -> None:
+    """Put ``default`` in the epochs field when it has no value yet or the data changed kind.
+
+    A value from a link (restored before this runs) or typed by the user stays while the kind stays.
+    """
+    key, kind_key = f"{page}_epochs", f"_{page}_epochs_kind"
+    if key not in st.session_state or st.session_state.get(kind_key, kind) != kind:
+        st.session_state[key] = int(default)
+    st.session_state[kind_key] = kind
 
 
 # ----------------------------------------------------------------------------- running

@@ -99,8 +99,10 @@ def test_unlabelled_and_pickled_files_are_one_line_errors(tmp_path, capsys):
 def test_run_card_names_the_papers_number_on_thyroid(shared_data, tmp_path, capsys):
     card = tmp_path / "card.md"
     thyroid = shared_data / "odds" / "thyroid.mat"
-    assert main(["fit", "goad", "--data", str(thyroid), "--epochs", "1", "--card", str(card), "--json"]) == 0
+    assert main(["fit", "goad", "--data", str(thyroid), "--card", str(card), "--json"]) == 0
     result = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert result["protocol"] == "goad-tabular:thyroid"
+    # the quick defaults (M = 32, 1 epoch) work on real rows: 0.96 here; M = 16 / 10 epochs gave 0.50
+    assert result["auroc"] > 0.9
     text = card.read_text()
     assert "74.5" in text and "Bergman" in text and f"{result['f1']:.4f}" in text

@@ -88,6 +88,7 @@ def test_deep_svdd_guards_on_and_off_side_by_side():
 
 def test_goad_softmax_for_a_point_on_images_and_rows():
     at = _open("goad")
+    assert at.number_input(key="goad_epochs").value == 10, "images: 10 epochs by default"
     _train(at, "goad")
     _assert_results(at, "goad")
 
@@ -106,8 +107,14 @@ def test_goad_softmax_for_a_point_on_images_and_rows():
     assert len(centres["data"]) == 5  # one trace per rotation + the centres
 
     at.selectbox(key="goad_dataset").set_value("toy:blobs").run()
+    assert at.number_input(key="goad_epochs").value == 1, "tabular data: 1 epoch, as the official runs"
     _train(at, "goad")
-    assert heatmap().shape == (16, 16), "toy rows use M = 16 random linear maps"
+    assert heatmap().shape == (32, 32), "toy rows use M = 32 random linear maps"
+    _train(at, "goad", epochs=3)  # a value sent with the form
+    at.selectbox(key="goad_dataset").set_value("toy:moons").run()
+    assert at.number_input(key="goad_epochs").value == 3, "a chosen value stays while the kind stays"
+    at.selectbox(key="goad_dataset").set_value("digits").run()
+    assert at.number_input(key="goad_epochs").value == 10, "back to images: their default again"
 
 
 def test_droc_switches_the_scorer_without_retraining():
