@@ -41,7 +41,7 @@ def terms(det, split):
 
 
 def test_auroc_bound_on_digits(terms, split):
-    assert auroc(split.anomalous_test, terms["anomaly_score"]) > 0.8  # 0.88 here; raw-pixel kNN 1.0
+    assert auroc(split.anomalous_test, terms["anomaly_score"]) > 0.85  # 0.91 here (0.88 with crops of 0.8); raw kNN 1.0
 
 
 def test_scores_finite_and_not_constant(det, split, terms):
