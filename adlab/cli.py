@@ -142,7 +142,7 @@ def load_problem(spec: str, *, normal_class: str | None = None, seed: int = 0,
     )
 
 
-def _build(method: str, *, kind: str, epochs: int | None, seed: int, device: str):
+def _build(method: str, *, kind: str, input_shape: tuple[int, ...], epochs: int | None, seed: int, device: str):
     """The detector with the quick defaults its page uses (adlab.experiment.quick_params)."""
     from adlab.experiment import MethodSpec
 
@@ -153,7 +153,7 @@ def _build(method: str, *, kind: str, epochs: int | None, seed: int, device: str
         if "epochs" not in get_detector(method)().get_params():
             raise CLIError(f"{method} does not train in epochs; drop --epochs")
         overrides["epochs"] = epochs
-    spec = MethodSpec.quick(method, kind, seed=seed, **overrides)
+    spec = MethodSpec.quick(method, kind, input_shape=input_shape, seed=seed, **overrides)
     return spec.build(device=device)
 
 
@@ -164,7 +164,8 @@ def _fit(args: argparse.Namespace) -> dict:
     device = str(pick_device(args.device))
     problem = load_problem(args.data, normal_class=args.normal_class, seed=args.seed, label_column=args.label_column)
     kind = "image" if problem.X_train.ndim == 4 else "tabular"
-    detector = _build(args.method, kind=kind, epochs=args.epochs, seed=args.seed, device=args.device)
+    detector = _build(args.method, kind=kind, input_shape=tuple(problem.X_train.shape[1:]), epochs=args.epochs,
+                      seed=args.seed, device=args.device)
     start = time.perf_counter()
     detector.fit(problem.X_train)
     scores = detector.anomaly_score(problem.X_test)

@@ -33,8 +33,10 @@ from adlab.data import Split
 from adlab.detectors.base import DeepDetector, Detector
 from adlab.detectors.baselines import IsolationForestDetector, KNNDetector, OCSVMDetector
 from adlab.detectors.csi import CSI
+from adlab.detectors.csi import MNIST_PARAMS as _CSI_MNIST
 from adlab.detectors.deep_svdd import DeepSVDD
 from adlab.detectors.droc import DROC, FEATURE_SPACES
+from adlab.detectors.droc import MNIST_PARAMS as _DROC_MNIST
 from adlab.detectors.goad import GOAD, GeometricTransforms
 from adlab.detectors.shallow import SCORERS
 from adlab.metrics import evaluate
@@ -53,6 +55,7 @@ __all__ = [
     "csi_variant_metrics",
     "goad_centre_map",
     "group_identical",
+    "mnist_sized",
     "quick_params",
     "run_detector",
     "scorer_grid",
@@ -113,17 +116,34 @@ def applicable(method: str, kind: str) -> bool:
     return not (kind == "tabular" and method in _IMAGE_ONLY)
 
 
-def quick_params(method: str, kind: str) -> dict[str, Any]:
+#: Grey images of MNIST size (one channel, side >= 20): the settings the one-class MNIST benchmarks
+#: chose (``DROC.preset("mnist")``, ``CSI.preset("mnist")``) replace the ones sized for 8x8 digits.
+#: On MNIST class 8 from the CLI they are better and faster: DROC 0.965 in 10 s instead of 0.939 in
+#: 17 s, CSI 0.919 in 11 s instead of 0.870 in 18 s.
+_QUICK_MNIST_SIZED: dict[str, dict[str, Any]] = {"droc": _DROC_MNIST, "csi": _CSI_MNIST}
+
+
+def mnist_sized(input_shape: Sequence[int] | None) -> bool:
+    """Whether one input of shape ``(C, H, W)`` is a grey image of MNIST size (``C == 1``, side >= 20)."""
+    return input_shape is not None and len(input_shape) == 3 and input_shape[0] == 1 and min(input_shape[1:]) >= 20
+
+
+def quick_params(method: str, kind: str, input_shape: Sequence[int] | None = None) -> dict[str, Any]:
     """The quick hyperparameters the pages start from (a copy; the detector's defaults fill the rest).
 
-    Raises ``ValueError`` when ``method`` does not run on ``kind`` (CSI on tabular rows).
+    ``input_shape`` (one input, e.g. ``(1, 28, 28)``): grey images of MNIST size get the MNIST
+    benchmarks' settings for DROC and CSI (:data:`_QUICK_MNIST_SIZED`). Raises ``ValueError`` when
+    ``method`` does not run on ``kind`` (CSI on tabular rows).
     """
     if not applicable(method, kind):
         raise ValueError(
             f"method {method!r} works on images only; its shifting transformations are rotations, "
             "which tabular rows do not have"
         )
-    return dict(_QUICK.get((method, kind), {}))
+    params = dict(_QUICK.get((method, kind), {}))
+    if kind == "image" and mnist_sized(input_shape):
+        params.update(_QUICK_MNIST_SIZED.get(method, {}))
+    return params
 
 
 @dataclass(frozen=True)
@@ -150,12 +170,13 @@ class MethodSpec:
         return cls(method, tuple(sorted(params.items())))
 
     @classmethod
-    def quick(cls, method: str, kind: str, *, seed: int | None = None, **overrides: Any) -> MethodSpec:
-        """:func:`quick_params` for ``method`` on ``kind`` data, updated with ``overrides``.
+    def quick(cls, method: str, kind: str, *, input_shape: Sequence[int] | None = None, seed: int | None = None,
+              **overrides: Any) -> MethodSpec:
+        """:func:`quick_params` for ``method`` on ``kind`` data (of ``input_shape``), updated with ``overrides``.
 
         ``seed`` is set only where the detector has one (kNN and OC-SVM are deterministic).
         """
-        params = {**quick_params(method, kind), **overrides}
+        params = {**quick_params(method, kind, input_shape), **overrides}
         if seed is not None and "seed" in _CLASSES[method]._param_names():
             params["seed"] = seed
         return cls.of(method, **params)

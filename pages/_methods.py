@@ -68,6 +68,7 @@ class DetectorForm:
     seed: int
     params: dict[str, Any] = field(default_factory=dict)
     protocol: str = "one-class"
+    input_shape: tuple[int, ...] = ()  # one input, e.g. (1, 28, 28): picks the quick settings' size
 
     @property
     def setting(self) -> tuple:
@@ -130,7 +131,8 @@ def detector_form(
     ui.state.sync(page)
     if training:
         params["seed"] = seed
-    return DetectorForm(submitted, name, ds.kind, tuple(normal), tuple(anomalous), seed, params, protocol)
+    return DetectorForm(submitted, name, ds.kind, tuple(normal), tuple(anomalous), seed, params, protocol,
+                        tuple(int(d) for d in ds.X.shape[1:]))
 
 
 def _epochs_default(page: str, default: int, kind: str) -> None:
@@ -297,7 +299,7 @@ def unlabelled_view(page: str, upload: Any) -> None:
         with st.status("Fitting and scoring…", expanded=True) as status:
             bar = st.progress(0.0, text="fitting")
             try:
-                spec = MethodSpec.quick(method, upload.kind, seed=seed)
+                spec = MethodSpec.quick(method, upload.kind, input_shape=upload.X.shape[1:], seed=seed)
                 with cpu_threads():
                     run = score_unlabelled(upload.X, spec, seed=seed, max_train=ui.MAX_TRAIN_UPLOAD,
                                            device=ui.device(), callbacks=[progress_callback(bar)])

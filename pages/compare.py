@@ -75,7 +75,7 @@ if form.submitted:
                 callback = m.progress_callback(bar, prefix=f"{label} ({k + 1}/{len(methods)}): ",
                                                start=k * share, span=share)
                 try:
-                    spec = MethodSpec.quick(method, form.kind, seed=form.seed)
+                    spec = MethodSpec.quick(method, form.kind, input_shape=form.input_shape, seed=form.seed)
                     with m.cpu_threads():
                         runs[method] = run_detector(split, spec, device=ui.device(), callbacks=[callback],
                                                     before=False)

@@ -85,7 +85,7 @@ form = m.detector_form(PAGE, knobs, kinds=("image",), epochs=15, lr=2e-3, batch_
 if form.submitted:
     st.session_state.pop(f"{PAGE}_run", None)
     try:
-        spec = MethodSpec.quick("csi", form.kind, **form.params)
+        spec = MethodSpec.quick("csi", form.kind, input_shape=form.input_shape, **form.params)
     except ValueError as err:
         st.error(str(err))
     else:

@@ -92,7 +92,7 @@ if form.submitted:
     for guard in (["on", "off"] if choice == "both" else [choice]):
         runs.pop(guard, None)
         try:
-            spec = MethodSpec.quick("deepsvdd", form.kind, **params, **GUARDS[guard])
+            spec = MethodSpec.quick("deepsvdd", form.kind, input_shape=form.input_shape, **params, **GUARDS[guard])
         except ValueError as err:
             st.error(str(err))
             break

@@ -81,7 +81,7 @@ if form.submitted:
     if form.kind != "image" and st.session_state.get(f"{PAGE}_da"):
         st.info("Distribution augmentation rotates images; the toy sets are rows, so it is off for this run.")
     try:
-        spec = MethodSpec.quick("droc", form.kind, **form.params)
+        spec = MethodSpec.quick("droc", form.kind, input_shape=form.input_shape, **form.params)
     except ValueError as err:
         st.error(str(err))
     else:

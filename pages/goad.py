@@ -91,7 +91,7 @@ form = m.detector_form(PAGE, knobs, epochs={"image": 10, "tabular": 1}, lr=1e-3,
 if form.submitted:
     st.session_state.pop(f"{PAGE}_run", None)
     try:
-        spec = MethodSpec.quick("goad", form.kind, **form.params)
+        spec = MethodSpec.quick("goad", form.kind, input_shape=form.input_shape, **form.params)
     except ValueError as err:
         st.error(str(err))
     else:

@@ -106,3 +106,15 @@ def test_run_card_names_the_papers_number_on_thyroid(shared_data, tmp_path, caps
     assert result["auroc"] > 0.9
     text = card.read_text()
     assert "74.5" in text and "Bergman" in text and f"{result['f1']:.4f}" in text
+
+
+def test_mnist_sized_images_get_the_mnist_presets(shared_data, tmp_path, capsys):
+    """From the CLI, 28x28 grey images train CSI with CSI.preset("mnist") (the run card lists it)."""
+    card = tmp_path / "card.md"
+    args = ["fit", "csi", "--data", f"mnist-idx:{shared_data / 'mnist'}", "--normal-class", "1", "--epochs", "1",
+            "--card", str(card), "--json"]
+    assert main(args) == 0
+    result = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert result["n_train"] > 400 and 0.0 <= result["auroc"] <= 1.0
+    text = card.read_text()
+    assert "| simclr_dim | 32 |" in text and "| crop_scale | 1.0 |" in text and "| score_augment | false |" in text

@@ -48,6 +48,21 @@ def test_registry_and_quick_params():
         applicable("goad", "video")
 
 
+def test_quick_params_follow_the_image_size():
+    """Grey MNIST-sized images get the MNIST benchmarks' presets for DROC and CSI; nothing else changes."""
+    from adlab.detectors import CSI, DROC
+
+    for method, cls in (("csi", CSI), ("droc", DROC)):
+        spec = MethodSpec.quick(method, "image", input_shape=(1, 28, 28), seed=0)
+        preset = {k: v for k, v in cls.preset("mnist").get_params().items() if k not in ("seed", "device")}
+        assert {k: v for k, v in spec.build(device="cpu").get_params().items() if k in preset} == preset
+        for small in ((1, 8, 8), (3, 32, 32), None):  # digits, colour images, shape unknown
+            assert quick_params(method, "image", small) == quick_params(method, "image")
+    assert quick_params("goad", "image", (1, 28, 28)) == quick_params("goad", "image")
+    assert quick_params("csi", "image", (1, 28, 28))["crop_scale"] == 1.0
+    assert MethodSpec.quick("csi", "image", input_shape=(1, 28, 28), epochs=2).kwargs["epochs"] == 2  # overrides win
+
+
 def test_method_spec_validates_and_is_hashable():
     spec = MethodSpec.of("goad", epochs=2, lr=1e-3)
     assert spec == MethodSpec.of("goad", lr=1e-3, epochs=2) and hash(spec) == hash(MethodSpec.of("goad", lr=1e-3, epochs=2))
