@@ -75,9 +75,14 @@ st.header("Train CSI")
 
 def knobs(kind: str) -> dict:
     c1, c2 = st.columns(2)
+    draws = int(c2.slider("Ensemble draws at scoring", 1, 8, 2, key=f"{PAGE}_ensemble",
+                          help="Features averaged over this many augmented copies of each test image (the "
+                               "paper's ensemble; scoring takes that many times longer). 1 = the plain image, "
+                               "no augmentation."))
     return dict(
         temperature=float(c1.number_input("Temperature τ", 0.05, 2.0, 0.5, 0.05, key=f"{PAGE}_tau")),
-        n_ensemble=int(c2.slider("Ensemble draws at scoring", 1, 8, 2, key=f"{PAGE}_ensemble")),
+        n_ensemble=draws,
+        score_augment=draws > 1,
     )
 
 

@@ -152,6 +152,12 @@ def test_csi_terms_sum_to_s_csi():
     assert s_con_si + s_cls_si == pytest.approx(s_csi, abs=2e-4)
     waterfall = next(s for s in _specs(at) if s["data"][0]["type"] == "waterfall")
     assert waterfall["data"][0]["x"][-1] == "s_CSI"
+    det = at.session_state["csi_run"]["run"].detector
+    assert (det.n_ensemble, det.score_augment) == (2, True), "the slider's 2 draws are 2 augmented copies"
+    at.slider(key="csi_ensemble").set_value(1)
+    _train(at, "csi")
+    det = at.session_state["csi_run"]["run"].detector
+    assert det.score_augment is False, "1 draw = the plain image"
 
 
 def test_compare_has_a_row_per_method():
