@@ -108,6 +108,7 @@ def test_goad_softmax_for_a_point_on_images_and_rows():
 
     at.selectbox(key="goad_dataset").set_value("toy:blobs").run()
     assert at.number_input(key="goad_epochs").value == 1, "tabular data: 1 epoch, as the official runs"
+    assert any("near chance" in c.value for c in at.caption), "planted toy anomalies: the page warns"
     _train(at, "goad")
     assert heatmap().shape == (32, 32), "toy rows use M = 32 random linear maps"
     _train(at, "goad", epochs=3)  # a value sent with the form
