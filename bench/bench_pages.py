@@ -72,12 +72,14 @@ def main() -> None:
         "",
         "AppTest runs each page script exactly as the server does (training, UMAP, figure building and "
         "serialisation) but without the browser's paint, which tests/test_browser.py covers. Budgets: 6 s "
-        "for the teaching pages, 10 s for the detector pages and Compare. Earlier runs on the same day, with "
-        "other jobs on the 2 cores (load 2.8-4.9), gave up to 4.6 s for a loss page and 11.1 s for Compare.",
+        "for the teaching pages, 10 s for the detector pages and Compare. Runs on 2026-11-28, on that "
+        "session's 2-core machine with other jobs on the cores (load 2.8-4.9), gave up to 4.6 s for a loss "
+        "page and 11.1 s for Compare; the CPU line below names this run's machine.",
         "",
         f"Command: `.venv/bin/python bench/bench_pages.py --pages {args.pages}`  ",
         f"Date: {dt.datetime.now().isoformat(timespec='seconds')}  ",
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, python {platform.python_version()}; "
+        f"Machine: {platform.machine()} ({_cpu_model()}), {os.cpu_count()} CPU cores, python "
+        f"{platform.python_version()}; "
         f"load average (1 min) at the end: {load_avg:.1f}  ",
         f"Warm-up (first page once, untimed below: numba compile + torch optimiser import): {warm:.1f} s",
         "",
@@ -87,6 +89,17 @@ def main() -> None:
     lines += [f"| {p} | {lo:.2f} | {tr:.2f} | {b:.0f} | {tr / b:.2f} |" for p, lo, tr, b in rows]
     Path(args.out).write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")
+
+
+def _cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (Linux), else platform.processor() or "unknown CPU"."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
 
 
 if __name__ == "__main__":
