@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import sklearn
 import torch
+from _machine import cpu_model
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -90,7 +91,8 @@ def header(title: str, script: str, args: argparse.Namespace, load_start: tuple[
         f"Date: {dt.datetime.now().isoformat(timespec='seconds')}  ",
         f"Versions: Python {platform.python_version()}, torch {torch.__version__}, numpy {np.__version__}, "
         f"scikit-learn {sklearn.__version__}  ",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, CPU only, torch threads = {args.threads}. "
+        f"Machine: {platform.machine()} ({cpu_model()}), {os.cpu_count()} cores, CPU only, "
+        f"torch threads = {args.threads}. "
         f"Load average {load_start[0]:.1f} at the start, {load_end[0]:.1f} at the end (per-class 1-min load in "
         "the table); the machine is shared, so wall-clock timings can be inflated; the CPU seconds of this "
         "process are given beside them (with one torch thread they approximate the wall time on an idle "

@@ -1,8 +1,8 @@
 """Benchmark: DROC (contrastive + distribution augmentation, then a shallow one-class model) on MNIST.
 
 Protocol and baseline: bench/_mnist.py (the MNIST test split halved by the seed, one class normal;
-raw-pixel kNN, k = 5 and k = 1). Goal: DROC's mean AUROC over the ten classes above the k = 5 baseline's, at most 60 s per class
-(stage 1 + stage 2 + scoring the test half) on the 2-core CPU. All four stage-2 scorers are
+raw-pixel kNN, k = 5 and k = 1). Goal: DROC's mean AUROC over the ten classes above the k = 5
+baseline's, at most 60 s per class (stage 1 + stage 2 + scoring the test half) on the 2-core CPU. All four stage-2 scorers are
 reported on both feature spaces, computed from the same cached features (no retraining), and an
 ablation on a few classes trains again with distribution augmentation off and with BatchNorm
 recalibration on. Prints markdown tables and writes bench/results/mnist_droc.md.

@@ -17,6 +17,8 @@ import platform
 import time
 from pathlib import Path
 
+from _machine import cpu_model
+
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET = {"triplet": 6.0, "npair": 6.0, "supcon": 6.0, "simclr": 6.0, "distances": 6.0,
           "deep_svdd": 10.0, "goad": 10.0, "droc": 10.0, "csi": 10.0, "compare": 10.0}
@@ -78,7 +80,7 @@ def main() -> None:
         "",
         f"Command: `.venv/bin/python bench/bench_pages.py --pages {args.pages}`  ",
         f"Date: {dt.datetime.now().isoformat(timespec='seconds')}  ",
-        f"Machine: {platform.machine()} ({_cpu_model()}), {os.cpu_count()} CPU cores, python "
+        f"Machine: {platform.machine()} ({cpu_model()}), {os.cpu_count()} CPU cores, python "
         f"{platform.python_version()}; "
         f"load average (1 min) at the end: {load_avg:.1f}  ",
         f"Warm-up (first page once, untimed below: numba compile + torch optimiser import): {warm:.1f} s",
@@ -89,17 +91,6 @@ def main() -> None:
     lines += [f"| {p} | {lo:.2f} | {tr:.2f} | {b:.0f} | {tr / b:.2f} |" for p, lo, tr, b in rows]
     Path(args.out).write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")
-
-
-def _cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo (Linux), else platform.processor() or "unknown CPU"."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 if __name__ == "__main__":
