@@ -61,4 +61,32 @@ with st.sidebar:
                    "the sidebar closed when the link is opened. The link in the address bar carries it.")
     upload.sidebar()
 
-st.navigation(PAGES).run()
+ORDER = [page for group in PAGES.values() for page in group]  # the seminar's order
+
+
+def _leave_presenter_mode() -> None:
+    st.session_state["present"] = False
+
+
+def presenter_bar(current: st.Page) -> None:
+    """Presenter mode's bar at the top of every page: previous and next page in the app's order,
+    where we are, and the way out (the sidebar stays reachable through the header's button too)."""
+    index = next((i for i, p in enumerate(ORDER) if p.url_path == current.url_path), 0)
+    with st.container(key="adlab_presenter_bar"):
+        back, where, forward, leave = st.columns([3, 2, 3, 2], vertical_alignment="center")
+        if index > 0:
+            back.page_link(ORDER[index - 1], label=f"Previous: {ORDER[index - 1].title}", icon=":material/arrow_back:")
+        where.markdown(f"**{current.title}** · page {index + 1} of {len(ORDER)}")
+        if index < len(ORDER) - 1:
+            forward.page_link(ORDER[index + 1], label=f"Next: {ORDER[index + 1].title}",
+                              icon=":material/arrow_forward:")
+        leave.button("Leave presenter mode", key="present_leave", on_click=_leave_presenter_mode,
+                     icon=":material/close_fullscreen:", width="stretch",
+                     help="Back to the normal view: the settings, the sidebar and the usual text size.")
+
+
+page = st.navigation(PAGES)
+if state.presenting():
+    state.presenter_css()
+    presenter_bar(page)
+page.run()

@@ -23,8 +23,12 @@ import streamlit as st
 
 GLOBAL_KEYS = ("device", "present", "upload_label", "upload_size")
 _DEFAULTS = {"device": "auto", "present": False, "upload_label": "(guess)", "upload_size": "keep"}
-# keys whose values are not settings: buttons, stored results, internal flags
-_SKIP_SUFFIXES = ("_train", "_run", "_runs", "_results", "_add", "_twin", "_figures", "_fits")
+# keys whose values are not settings: buttons, stored results, internal flags. Keys that start with "_"
+# are never settings either; a button's key must end with one of these suffixes or hold one of the
+# markers, because a link is restored before any widget exists (tests/test_url_state.py checks every
+# page's buttons against this).
+_SKIP_SUFFIXES = ("_train", "_run", "_runs", "_results", "_add", "_twin", "_figures", "_fits", "_leave")
+_SKIP_MARKERS = ("_dl_", "_preset_", "_btn_")
 _RESTORED = "_url_restored"  # session_state: {page: {key: value}}
 _WARNED = "_url_warned"
 
@@ -47,15 +51,39 @@ def decode(text: str) -> Any:
         return text
 
 
-def _shareable(key: str, value: Any, page: str) -> bool:
-    if (not isinstance(key, str) or key.endswith(_SKIP_SUFFIXES) or key.startswith(("_", "FormSubmitter"))
-            or "_dl_" in key):
-        return False
-    if not (key in GLOBAL_KEYS or key.startswith(f"{page}_")):
-        return False
-    if isinstance(value, (list, tuple)):
-        return all(isinstance(v, (str, int, float, bool)) for v in value)
+def setting_key(key: Any) -> bool:
+    """Whether a session-state key may be a setting at all (buttons, results and internals never are)."""
+    return (isinstance(key, str) and not key.endswith(_SKIP_SUFFIXES) and not key.startswith(("_", "FormSubmitter"))
+            and not any(marker in key for marker in _SKIP_MARKERS))
+
+
+def _scalar(value: Any) -> bool:
     return isinstance(value, (str, int, float, bool)) and value is not None
+
+
+def _shareable(key: str, value: Any, page: str) -> bool:
+    if not setting_key(key) or not (key in GLOBAL_KEYS or key.startswith(f"{page}_")):
+        return False
+    if isinstance(value, (list, tuple)):  # a multiselect, or a table of numbers (the distance page's points)
+        return all(_scalar(v) or (isinstance(v, (list, tuple)) and all(_scalar(w) for w in v)) for v in value)
+    return _scalar(value)
+
+
+def _trigger(key: str) -> bool:
+    """Whether ``key`` belongs to a button-like widget in this session (its value is an event, not a setting).
+
+    Reads Streamlit's widget metadata; any failure there (another Streamlit version) counts as "no":
+    the naming rule of :func:`setting_key` still keeps buttons out.
+    """
+    try:
+        from streamlit.runtime.state import get_session_state
+
+        inner = get_session_state()._state
+        widget_id = inner._key_id_mapper.get_id_from_key(key)
+        meta = inner._new_widget_state.widget_metadata.get(widget_id) if widget_id else None
+        return meta is not None and str(meta.value_type).endswith("trigger_value")
+    except Exception:  # noqa: BLE001 - private API: fall back to the naming rule
+        return False
 
 
 def restore(page: str, *, check: Callable[[str, Any], str | None] | None = None) -> dict[str, Any]:
@@ -86,12 +114,12 @@ def restore(page: str, *, check: Callable[[str, Any], str | None] | None = None)
 
 def sync(page: str) -> None:
     """Put ``page``'s current settings into the URL and warn once about link values that were not used."""
-    current = {k: v for k, v in st.session_state.items() if _shareable(k, v, page)}
+    current = {k: v for k, v in st.session_state.items() if _shareable(k, v, page) and not _trigger(k)}
     dataset = current.get(f"{page}_dataset")
     if isinstance(dataset, str):  # class choices of the other datasets are not part of this view
         current = {k: v for k, v in current.items()
                    if not (k.startswith((f"{page}_normal_", f"{page}_anomalous_")) and not k.endswith(f"_{dataset}"))}
-    wanted = {k: encode(list(v) if isinstance(v, tuple) else v) for k, v in sorted(current.items())
+    wanted = {k: encode(_plain(v)) for k, v in sorted(current.items())
               if not (k in _DEFAULTS and v == _DEFAULTS[k])}
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
@@ -105,14 +133,27 @@ def sync(page: str) -> None:
                    + ". The options may differ on this version of the app or for this dataset.")
 
 
+def _plain(value: Any) -> Any:
+    """Tuples as lists, at any depth (JSON has no tuples)."""
+    return [_plain(v) for v in value] if isinstance(value, (list, tuple)) else value
+
+
 def _normal(value: Any) -> Any:
+    """A value in a form that compares equal whether it came from a link (JSON) or from a widget."""
     if isinstance(value, (list, tuple)):
-        return [str(v) for v in value]
+        return [_normal(v) if isinstance(v, (list, tuple)) else _item(v) for v in value]
     if isinstance(value, bool):
         return value
     if isinstance(value, (int, float)):
         return float(value)
     return value
+
+
+def _item(value: Any) -> str:
+    try:
+        return repr(float(value)) if not isinstance(value, bool) else str(value)
+    except (TypeError, ValueError):
+        return str(value)
 
 
 # ----------------------------------------------------------------------------- presenter mode
@@ -125,12 +166,27 @@ def presenting() -> bool:
 
 PRESENTER_CSS = """
 <style>
-header[data-testid="stHeader"] {display: none;}
-[data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stStatusWidget"] {display: none;}
-.block-container {padding-top: 1.2rem; max-width: 100%;}
-.stMarkdown p, .stMarkdown li {font-size: 1.2rem;}
+/* the header stays (its button opens the sidebar again); its toolbar and the running man go */
+header[data-testid="stHeader"] {background: transparent;}
+[data-testid="stToolbarActions"], [data-testid="stMainMenu"], [data-testid="stAppDeployButton"],
+[data-testid="stDecoration"], [data-testid="stStatusWidget"] {display: none;}
+.block-container {padding-top: 2.6rem; max-width: 100%;}
+/* everything a room reads, enlarged together: text, captions, labels, expander titles, metrics, tables */
+.stMarkdown p, .stMarkdown li, [data-testid="stCaptionContainer"] {font-size: 1.25rem;}
+[data-testid="stWidgetLabel"] p, [data-testid="stWidgetLabel"] {font-size: 1.2rem;}
+[data-testid="stExpander"] summary p, [data-testid="stExpander"] summary {font-size: 1.3rem;}
+[data-testid="stMetricLabel"] p {font-size: 1.2rem;}
+[data-testid="stMetricValue"] {font-size: 2.6rem;}
+[data-testid="stDataFrame"], [data-testid="stTable"] {zoom: 1.25;}
+[data-testid="stSelectbox"] div[data-baseweb="select"], [data-testid="stNumberInput"] input {font-size: 1.15rem;}
+/* the presenter bar: previous / next page and the way out stay at the top of the screen */
+.st-key-adlab_presenter_bar {position: sticky; top: 0; z-index: 999990; background: #ffffff;
+    border-bottom: 1px solid #e6e6e6; padding: 0.25rem 0 0.35rem 0;}
+.st-key-adlab_presenter_bar p {font-size: 1.1rem;}
 </style>
 """
+# the tallest a figure may be in presenter mode: a before/after pair fits a 1280×720 screen with the bar
+PRESENTER_MAX_HEIGHT = 560
 
 
 def presenter_css() -> None:
@@ -140,7 +196,11 @@ def presenter_css() -> None:
 
 
 def scale_figure(fig, factor: float = 1.3):
-    """A copy of a plotly figure with every font ``factor`` times larger and ``factor`` times taller."""
+    """A copy of a plotly figure with every font ``factor`` times larger and ``factor`` times taller.
+
+    Taller only up to :data:`PRESENTER_MAX_HEIGHT` (a figure already taller keeps its height), so the
+    main figure of a page still fits a 1280×720 projector under the presenter bar.
+    """
     import plotly.graph_objects as go
 
     fig = go.Figure(fig)
@@ -153,5 +213,5 @@ def scale_figure(fig, factor: float = 1.3):
         fig.update_layout(legend_font_size=round(layout.legend.font.size * factor))
     fig.for_each_annotation(lambda a: a.update(font_size=round((a.font.size or base) * factor)))
     if layout.height:
-        fig.update_layout(height=round(layout.height * factor))
+        fig.update_layout(height=min(round(layout.height * factor), max(layout.height, PRESENTER_MAX_HEIGHT)))
     return fig

@@ -86,18 +86,40 @@ def frame(points: np.ndarray) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- session state
+# The points are a setting: ``distances_points`` (a list of [x, y]) goes into the link, so a link
+# reopens the table the lecturer built. The editable table and its bookkeeping are internal ("_" keys).
+POINTS = f"{PAGE}_points"
+TABLE, CURRENT, EDITOR_V, DRAWS = f"_{PAGE}_table", f"_{PAGE}_current", f"_{PAGE}_editor_v", f"_{PAGE}_draws"
 ss = st.session_state
-ss.setdefault(f"{PAGE}_points", frame(dist.demo_points("squared_euclidean").points))
-ss.setdefault(f"{PAGE}_editor_v", 0)
+
+
+def linked_points(value) -> np.ndarray | None:
+    """The points a link carried (``[[x, y], ...]``), or None when there are none or they are unusable."""
+    try:
+        points = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    if points.ndim != 2 or points.shape[1] != 2 or not 1 <= len(points) <= MAX_POINTS or not np.isfinite(points).all():
+        return None
+    return points
+
+
+if TABLE not in ss:
+    from_link = linked_points(ss.get(POINTS))
+    if ss.get(POINTS) and from_link is None:
+        st.warning(f"The link's points ({POINTS}) are not a list of 1 to {MAX_POINTS} pairs of numbers, so the "
+                   "page starts from its first example instead.")
+    ss[TABLE] = frame(from_link if from_link is not None else dist.demo_points("squared_euclidean").points)
+ss.setdefault(EDITOR_V, 0)
 ss.setdefault(f"{PAGE}_metric", "squared_euclidean")
-ss.setdefault(f"{PAGE}_draws", 0)
+ss.setdefault(DRAWS, 0)
 
 
 def _replace_points(df: pd.DataFrame) -> None:
     """New table contents: a fresh editor key, so the editor shows them instead of old edits."""
-    ss[f"{PAGE}_points"] = df.reset_index(drop=True)
-    ss[f"{PAGE}_current"] = ss[f"{PAGE}_points"]
-    ss[f"{PAGE}_editor_v"] += 1
+    ss[TABLE] = df.reset_index(drop=True)
+    ss[CURRENT] = ss[TABLE]
+    ss[EDITOR_V] += 1
 
 
 def _load_preset(key: str) -> None:
@@ -107,14 +129,14 @@ def _load_preset(key: str) -> None:
 
 
 def _add_point(point: np.ndarray) -> None:
-    current = ss.get(f"{PAGE}_current", ss[f"{PAGE}_points"])
+    current = ss.get(CURRENT, ss[TABLE])
     _replace_points(pd.concat([current, frame(point)], ignore_index=True))
 
 
 def _add_random() -> None:
     """A random point; a probability vector when the KL divergence is selected."""
-    rng = np.random.default_rng(1000 + ss[f"{PAGE}_draws"])
-    ss[f"{PAGE}_draws"] += 1
+    rng = np.random.default_rng(1000 + ss[DRAWS])
+    ss[DRAWS] += 1
     if ss[f"{PAGE}_metric"] == "kl_divergence":
         p = round(float(rng.uniform(0.05, 0.95)), 2)
         _add_point(np.array([p, round(1.0 - p, 2)]))
@@ -124,7 +146,7 @@ def _add_random() -> None:
 
 def _add_twin() -> None:
     """x0 moved along coordinate 2 only: f(x) = x₁ cannot tell the two apart."""
-    current = ss.get(f"{PAGE}_current", ss[f"{PAGE}_points"]).to_numpy(dtype=np.float64)
+    current = ss.get(CURRENT, ss[TABLE]).to_numpy(dtype=np.float64)
     x0 = current[0] if len(current) and np.all(np.isfinite(current[0])) else np.zeros(2)
     _add_point(np.array([x0[0], x0[1] + 1.5]))
 
@@ -195,8 +217,17 @@ def verdicts(distance: dist.Distance, points: np.ndarray) -> list[str]:
     try:
         report = dist.check_axioms(distance, points)
     except ValueError:
-        return ["— undefined"] * len(dist.AXIOMS)
-    return ["✅ holds" if report[a].holds else "❌ breaks" for a in dist.AXIOMS]
+        return ["undefined"] * len(dist.AXIOMS)
+    return ["holds" if report[a].holds else "BREAKS" for a in dist.AXIOMS]
+
+
+# plain words and cell colours: the table must read the same without an emoji font (Debian's chromium has none)
+VERDICT_STYLE = {"holds": "color: #1b7f3b", "BREAKS": "color: #c92a2a; font-weight: 700",
+                 "undefined": "color: #868e96", "no points": "color: #868e96"}
+
+
+def verdict_style(value: str) -> str:
+    return VERDICT_STYLE.get(value, "")
 
 
 @st.cache_data(show_spinner=False)
@@ -245,27 +276,32 @@ preset_cols = st.columns(3)
 for i, (key, label) in enumerate(PRESETS.items()):
     preset_cols[i % 3].button(label, key=f"{PAGE}_preset_{key}", on_click=_load_preset, args=(key,),
                               width="stretch", help=dist.demo_points(key).caption)
-n_rows = len(ss.get(f"{PAGE}_current", ss[f"{PAGE}_points"]))
+n_rows = len(ss.get(CURRENT, ss[TABLE]))
 preset_cols[2].button("add random point", key=f"{PAGE}_add", on_click=_add_random, width="stretch",
                       icon=":material/add:", disabled=n_rows >= MAX_POINTS, help=f"At most {MAX_POINTS} points.")
 
 left, right = st.columns([2, 3])
 with left:
     edited = st.data_editor(
-        ss[f"{PAGE}_points"],
-        key=f"{PAGE}_editor_{ss[f'{PAGE}_editor_v']}",
+        ss[TABLE],
+        key=f"_{PAGE}_editor_{ss[EDITOR_V]}",
         num_rows="dynamic",
         hide_index=True,
         column_config={c: st.column_config.NumberColumn(c, format="%.3f") for c in COLUMNS},
         width="stretch",
     )
-    ss[f"{PAGE}_current"] = edited
+    ss[CURRENT] = edited
     metric_key = st.selectbox("Distance", list(LABELS), key=f"{PAGE}_metric", format_func=LABELS.get)
     distance = distance_by_key(metric_key)
     st.latex(distance.latex)
     st.markdown(f"**Theory:** {distance.claim}  \n*{theory(distance)}* (claimed on: {distance.domain})")
 
 points = clean_points(edited)
+if points is not None:  # the link carries the points
+    ss[POINTS] = np.round(points, 6).tolist()
+else:
+    ss.pop(POINTS, None)
+ui.state.sync(PAGE)
 outcome = None
 if points is not None:
     outcome = check(distance, points)
@@ -307,16 +343,16 @@ st.header("Every distance, every axiom")
 rows = []
 for key in LABELS:
     d = distance_by_key(key)
-    yours = verdicts(d, points) if points is not None else ["—"] * 4
+    yours = verdicts(d, points) if points is not None else ["no points"] * 4
     sample = sample_verdicts(key)
     row = {"distance": LABELS[key], "theory": theory(d)}
     for axiom, a, b in zip(dist.AXIOMS, yours, sample, strict=True):
         row[f"{SHORT[axiom]} · your points"] = a
         row[f"{SHORT[axiom]} · random sample"] = b
     rows.append(row)
-st.dataframe(pd.DataFrame(rows).set_index("distance"), width="stretch", key=f"{PAGE}_table")
+st.dataframe(pd.DataFrame(rows).set_index("distance").style.map(verdict_style), width="stretch", key=f"{PAGE}_table")
 st.caption("Random sample: 30 fixed Gaussian points in the plane (probability vectors (p, 1 − p) for KL). "
-           "'— undefined' means the distance cannot be computed on those points (a zero vector for cosine, "
+           "'undefined' means the distance cannot be computed on those points (a zero vector for cosine, "
            "rows that are not probability vectors for KL). A sample can only refute an axiom, never prove "
            "it: cosine's identity failure needs x and 2x, which a random sample does not contain, so "
            "'holds' on a sample may still be 'can break' in theory.")

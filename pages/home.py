@@ -1,13 +1,15 @@
 """Home: the seminar's storyline and a map of the pages."""
 
 try:
-    from pages._shell import ensure_app_shell
+    from pages import _ui as ui
 except ImportError:  # the page file run on its own (AppTest)
-    from _shell import ensure_app_shell
+    import _ui as ui
 
-ensure_app_shell()
+ui.ensure_app_shell()
 
 import streamlit as st
+
+ui.begin("home")  # the link keeps the app-wide settings (presenter mode, device) on Home too
 
 st.title("Contrastive learning for anomaly detection")
 st.markdown(
@@ -56,7 +58,7 @@ with right:
 st.divider()
 st.subheader("Map of the pages")
 st.caption(
-    "The first six pages explain one idea each: move its knob on a fixed batch instantly, then train a "
+    "The five contrastive-learning pages (distances and the four losses) explain one idea each: move its knob on a fixed batch instantly, then train a "
     "small model live and see the feature space before and after. The anomaly-detection pages train "
     "each detector on one normal class and show its scores, ROC curve and its own inner workings."
 )

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -12,6 +13,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _page(name: str, params: dict[str, str] | None = None) -> AppTest:
     at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=60)
+    for k, v in (params or {}).items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def _app(params: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     for k, v in (params or {}).items():
         at.query_params[k] = v
     return at.run()
@@ -106,4 +114,133 @@ def test_presenter_mode_enlarges_the_figures():
 
     plain, big = first_figure(_page("simclr")), first_figure(_page("simclr", {"present": "true"}))
     assert big["font"]["size"] > plain["font"]["size"]
-    assert big["height"] > plain["height"]
+    assert big["height"] >= plain["height"]  # taller up to PRESENTER_MAX_HEIGHT (see below)
+
+
+# ----------------------------------------------------------------------------- every link reopens
+PAGES = ["home", "distances", "triplet", "npair", "supcon", "simclr", "deep_svdd", "goad", "droc", "csi", "compare"]
+
+
+def _reopen(at: AppTest, name: str) -> AppTest:
+    """A fresh session opened with ``at``'s link, as a colleague opens a copied address."""
+    again = _page(name, dict(at.query_params))
+    assert not again.exception, f"{name}: the link {dict(at.query_params)} fails: {again.exception}"
+    return again
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_no_button_key_is_a_setting(name):
+    """Buttons are events, not settings: a restored button value is an error in Streamlit, so no button
+    key may pass as a setting (the naming rule in pages/_state.py), and none may be in the link."""
+    at = _app() if name == "home" else _page(name)
+    assert not at.exception, at.exception
+    keys = [b.key for b in at.button if b.key] + [b.proto.id for b in at.get("download_button")]
+    offenders = [k for k in keys if state.setting_key(k) and not k.startswith("$$")]
+    assert not offenders, f"{name}: button keys that would go into a link: {offenders}"
+    assert not set(at.query_params) & set(keys)
+    if name != "home":
+        _reopen(at, name)
+
+
+def test_distance_link_reopens_with_the_points_after_presets_twin_and_metric():
+    """Was: StreamlitValueAssignmentNotAllowedError on distances_preset_*, and the points were lost."""
+    at = _page("distances")
+    at.button(key="distances_preset_learned").click().run()
+    at.button(key="distances_twin").click().run()
+    at.selectbox(key="distances_metric").set_value("euclidean").run()
+    assert not at.exception, at.exception
+    link = dict(at.query_params)
+    assert not [k for k in link if "preset" in k], link
+    points = state.decode(link["distances_points"])
+    assert len(points) == 4 and points[3] == [points[0][0], points[0][1] + 1.5], points  # x0's twin is in it
+    again = _reopen(at, "distances")
+    assert again.selectbox(key="distances_metric").value == "euclidean"
+    table = again.session_state["_distances_table"].to_numpy().tolist()
+    assert table == points
+    assert dict(again.query_params) == link, "the reopened page writes the same link"
+    assert not again.warning, [w.value for w in again.warning]
+
+
+def test_an_old_distance_link_with_button_values_still_opens():
+    """Links written by the app before the fix carried distances_preset_*=false: they open now."""
+    at = _page("distances", {"distances_preset_cosine": "false", "distances_preset_learned": "false",
+                             "distances_metric": "cosine"})
+    assert not at.exception, at.exception
+    assert at.selectbox(key="distances_metric").value == "cosine"
+
+
+def test_a_broken_points_value_in_a_link_is_a_message():
+    at = _page("distances", {"distances_points": "[[1, 2], [3]]"})
+    assert not at.exception, at.exception
+    assert any("distances_points" in w.value for w in at.warning)
+
+
+@pytest.mark.parametrize("name", ["distances", "triplet", "goad"])
+def test_links_reopen_after_interaction(name):
+    at = _page(name)
+    if name == "distances":
+        at.button(key="distances_preset_kl_divergence").click().run()
+        at.button(key="distances_add").click().run()
+    elif name == "triplet":
+        at.selectbox(key="triplet_anchor").set_value(5).run()
+        at.slider(key="triplet_margin").set_value(0.85).run()
+    else:
+        at.selectbox(key="goad_dataset").set_value("toy:moons").run()
+    assert not at.exception, at.exception
+    again = _reopen(at, name)
+    assert dict(again.query_params) == dict(at.query_params)
+
+
+# ----------------------------------------------------------------------------- presenter mode
+def _page_links(at: AppTest) -> dict[str, str]:
+    return {p.proto.label: p.proto.page for p in at.get("page_link")}
+
+
+def test_presenter_mode_has_a_way_out_and_a_way_on():
+    """Was: no control on screen, the sidebar gone, and the link kept present=true."""
+    at = _app({"present": "true"})
+    assert not at.exception, at.exception
+    links = _page_links(at)
+    assert links.get("Next: Distance axioms") == "distances"
+    assert not [label for label in links if label.startswith("Previous")]  # Home is the first page
+    assert any("page 1 of 11" in md.value for md in at.markdown)
+    assert at.query_params["present"] == "true"
+    # (AppTest drops the sidebar toggle's value on switch_page; the browser test walks every page with Next)
+    at.button(key="present_leave").click().run()
+    assert not at.exception, at.exception
+    assert "present" not in at.query_params, "leaving presenter mode takes it out of the link"
+    assert not [e for e in at.expander if e.label == "Settings"], "the settings are back on the page"
+    assert not [k for k in _page_links(at) if k.startswith(("Next", "Previous"))]
+
+
+def test_presenter_css_enlarges_tables_labels_and_expanders_and_keeps_the_sidebar_button():
+    css = state.PRESENTER_CSS
+    for selector in ('stWidgetLabel', 'stExpander', 'stDataFrame', 'stMetricValue', 'stCaptionContainer'):
+        assert selector in css, selector
+    assert 'header[data-testid="stHeader"] {display: none' not in css, "the header holds the sidebar's button"
+
+
+def test_presenter_figures_fit_a_1280x720_screen():
+    import plotly.graph_objects as go
+
+    from adlab import viz
+
+    pair = viz.umap_pair_figure(np.zeros((4, 2)), np.ones((4, 2)), np.array([0, 0, 1, 1], bool))
+    big = state.scale_figure(pair)
+    assert big.layout.font.size > pair.layout.font.size
+    assert pair.layout.height < big.layout.height <= state.PRESENTER_MAX_HEIGHT <= 720 - 120
+    tall = state.scale_figure(go.Figure(layout=dict(height=700)))
+    assert tall.layout.height == 700  # never taller than it was, for figures already taller
+
+
+def test_no_deploy_button():
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["toolbarMode"] in ("viewer", "minimal")
+
+
+def test_home_counts_its_pages_right():
+    at = _app()
+    text = " ".join(c.value for c in at.caption)
+    assert "first six pages" not in text and "five contrastive-learning pages" in text
