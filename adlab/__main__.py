@@ -1,4 +1,4 @@
-"""``python -m adlab fit METHOD --data SPEC``: see :mod:`adlab.cli`."""
+"""``python -m adlab fit METHOD --data SPEC`` and ``python -m adlab score METHOD --data FILE``: see :mod:`adlab.cli`."""
 
 import sys
 

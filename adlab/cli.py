@@ -1,6 +1,7 @@
-"""Command line: ``python -m adlab fit METHOD --data SPEC [...]`` with the papers' protocols.
+"""Command line: ``python -m adlab fit METHOD --data SPEC [...]`` with the papers' protocols, and
+``python -m adlab score METHOD --data FILE [--out scores.csv]`` for a file without labels.
 
-Protocols:
+``fit`` protocols:
 
 * files are read by :func:`adlab.data.load_upload`, the loader behind the app's upload (``.csv``,
   ``.tsv``, ``.txt``, ``.npz``, ``.npy``, ``.mat``, ``.zip``; nothing is unpickled); labelled tables
@@ -11,10 +12,16 @@ Protocols:
   score the test split (an IDX folder holding only the test files, and the built-in sets, are cut
   in halves by the seed).
 
-With ``--json`` the last line of standard output is one JSON object; ``--card FILE`` also writes a
+``score`` does what the pages do with an unlabelled upload: fit on a sample of the rows
+(``--max-train``, 3000 as on the pages) as if all were normal, score every row (higher = more
+anomalous), print the top rows and write every score to ``--out`` (CSV: ``id`` = data row from 0,
+``score``, ``split`` = fitted on / scored only). Labels in the file are never used: a label column
+is left out of the features and copied to the CSV beside the scores.
+
+With ``--json`` the last line of standard output is one JSON object; ``fit --card FILE`` also writes a
 Markdown run card (the paper's number beside ours where the protocol is the paper's, e.g. GOAD on
-ODDS Thyroid). A bad SPEC, an unknown class, a missing or unusable file prints one line on standard
-error and exits with status 2.
+ODDS Thyroid). A bad SPEC, an unknown method or class, a missing or unusable file, a method that
+does not take the data prints one line on standard error and exits with status 2.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ import numpy as np
 __all__ = ["main", "Problem", "load_problem"]
 
 METHODS = ("deepsvdd", "goad", "droc", "csi", "knn", "iforest", "ocsvm")
+MAX_TRAIN = 3000  # rows ``score`` fits on by default: the pages' sample of an uploaded file
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,13 @@ class Problem:
 
 class CLIError(Exception):
     """A user error: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad argument as a :class:`CLIError` (one line, status 2), not usage + exit."""
+
+    def error(self, message: str):
+        raise CLIError(f"{message}; see {self.prog} --help")
 
 
 def _one_class(ds, normal_class: str | None, seed: int, default: str | int = 0) -> Problem:
@@ -144,8 +159,16 @@ def load_problem(spec: str, *, normal_class: str | None = None, seed: int = 0,
 
 def _build(method: str, *, kind: str, input_shape: tuple[int, ...], epochs: int | None, seed: int, device: str):
     """The detector with the quick defaults its page uses (adlab.experiment.quick_params)."""
-    from adlab.experiment import MethodSpec
+    return _spec(method, kind=kind, input_shape=input_shape, epochs=epochs, seed=seed).build(device=device)
 
+
+def _spec(method: str, *, kind: str, input_shape: tuple[int, ...], epochs: int | None, seed: int):
+    """The quick :class:`~adlab.experiment.MethodSpec` of ``method`` with ``--epochs`` applied."""
+    from adlab.experiment import MethodSpec, applicable
+
+    if not applicable(method, kind):
+        raise CLIError(f"{method} works on images only (its transformations are rotations); these are tabular rows: "
+                       f"choose one of {', '.join(m for m in METHODS if applicable(m, kind))}")
     overrides = {}
     if epochs is not None:
         from adlab.detectors import get_detector
@@ -153,8 +176,7 @@ def _build(method: str, *, kind: str, input_shape: tuple[int, ...], epochs: int 
         if "epochs" not in get_detector(method)().get_params():
             raise CLIError(f"{method} does not train in epochs; drop --epochs")
         overrides["epochs"] = epochs
-    spec = MethodSpec.quick(method, kind, input_shape=input_shape, seed=seed, **overrides)
-    return spec.build(device=device)
+    return MethodSpec.quick(method, kind, input_shape=input_shape, seed=seed, **overrides)
 
 
 def _fit(args: argparse.Namespace) -> dict:
@@ -197,6 +219,83 @@ def _fit(args: argparse.Namespace) -> dict:
     }
 
 
+def _score(args: argparse.Namespace) -> dict:
+    """Fit on a sample of an unlabelled file's rows, score every row (:func:`adlab.experiment.score_unlabelled`)."""
+    from adlab.data import load_upload
+    from adlab.device import pick_device
+    from adlab.experiment import score_unlabelled
+
+    path = Path(args.data)
+    if not path.is_file():
+        raise CLIError(f"no such file: {path}" if not path.exists() else f"{path} is not a file")
+    device = str(pick_device(args.device))
+    upload = load_upload(path.name, path.read_bytes(), label_column=args.label_column or "auto")
+    spec = _spec(args.method, kind=upload.kind, input_shape=tuple(upload.X.shape[1:]), epochs=args.epochs,
+                 seed=args.seed)
+    run = score_unlabelled(upload.X, spec, seed=args.seed, max_train=args.max_train, device=device)
+    labels = None if upload.y is None else [upload.class_names[c] for c in upload.y]
+    if args.out:
+        _write_scores(args.out, run, labels)
+    top = np.argsort(-run.scores, kind="stable")[: args.top]  # higher = more anomalous
+    return {
+        "method": args.method,
+        "data": args.data,
+        "description": upload.describe(),
+        "kind": upload.kind,
+        "n_rows": int(len(run.scores)),
+        "n_train": int(len(run.train_index)),
+        "max_train": args.max_train,
+        "top": [{"row": int(i), "score": float(run.scores[i]), **({"label": labels[i]} if labels else {})}
+                for i in top],
+        "labels_ignored": _label_source(upload) if labels else None,
+        "fit_seconds": round(run.fit_seconds, 3),
+        "score_seconds": round(run.score_seconds, 3),
+        "out": args.out,
+        "device": device,
+        "seed": args.seed,
+    }
+
+
+def _label_source(upload) -> str:
+    """Where an upload's labels came from, for a message: ``column 'class'``, ``y``, ``the folders``."""
+    if upload.label_column:
+        return f"column '{upload.label_column}'"
+    return "the folders" if upload.format == "zip" else "y"
+
+
+def _write_scores(out: str, run, labels: list[str] | None) -> None:
+    """Every row's score as CSV: ``id`` (data row from 0), ``label`` (when the file has labels), ``score``, ``split``."""
+    from adlab.export import scores_csv
+
+    fitted = np.zeros(len(run.scores), dtype=bool)
+    fitted[run.train_index] = True
+    split = np.where(fitted, "fitted on", "scored only").tolist()
+    try:
+        Path(out).write_text(scores_csv(run.scores, labels=labels, split=split))
+    except OSError as exc:
+        raise CLIError(f"cannot write the scores to {out}: {exc.strerror}") from None
+
+
+def _print_scores(result: dict) -> None:
+    n, k = result["n_rows"], result["n_train"]
+    rows = "images" if result["kind"] == "image" else "rows"
+    sample = f"all {rows}" if k == n else f"a sample of {k} {rows} (--max-train)"
+    print(f"{result['method']} on {result['description']}")
+    print(f"fitted on {sample} as if all were normal, scored {n} {rows}: fit {result['fit_seconds']:.1f} s, "
+          f"score {result['score_seconds']:.1f} s ({result['device']}, seed {result['seed']})")
+    if result["labels_ignored"]:
+        print(f"labels from {result['labels_ignored']}: not used for fitting or scoring (only copied beside the scores); "
+              "`python -m adlab fit` evaluates against them")
+    if result["top"]:
+        with_label = "label" in result["top"][0]
+        print(f"top {len(result['top'])} {rows} by score (higher = more anomalous; row = position in the file, from 0):")
+        print(f"{'row':>8}  {'score':>12}" + ("  label" if with_label else ""))
+        for r in result["top"]:
+            print(f"{r['row']:>8}  {r['score']:>12.6g}" + (f"  {r['label']}" if with_label else ""))
+    if result["out"]:
+        print(f"scores of every row: {result['out']}")
+
+
 def _write_card(args, problem: Problem, detector, metrics: dict, seconds: float, device: str,
                 protocol: str | None) -> None:
     """The Markdown run card, with the paper's number beside ours when the protocol is the paper's."""
@@ -216,7 +315,7 @@ def _write_card(args, problem: Problem, detector, metrics: dict, seconds: float,
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m adlab", description="adlab anomaly detectors")
+    parser = _Parser(prog="python -m adlab", description="adlab anomaly detectors")
     sub = parser.add_subparsers(dest="command", required=True)
     fit = sub.add_parser("fit", help="fit a detector and score the test split")
     fit.add_argument("method", choices=METHODS)
@@ -230,24 +329,53 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--label-column", default=None, help="CSV/TSV files: the label column (default: guessed)")
     fit.add_argument("--card", default=None, metavar="FILE", help="also write a Markdown run card to FILE")
     fit.add_argument("--json", action="store_true", help="end standard output with one JSON line")
+
+    score = sub.add_parser("score", help="score every row of a file without labels (fit on a sample of its rows)")
+    score.add_argument("method", choices=METHODS)
+    score.add_argument("--data", required=True, metavar="FILE", help="a file (.csv .tsv .txt .npz .npy .mat .zip)")
+    score.add_argument("--out", default=None, metavar="FILE",
+                       help="write every row's score to FILE (CSV: id = data row from 0, score, split)")
+    score.add_argument("--max-train", type=int, default=MAX_TRAIN, metavar="N",
+                       help=f"fit on at most N rows drawn with the seed (default {MAX_TRAIN}, as on the pages)")
+    score.add_argument("--top", type=int, default=10, metavar="K", help="print the K highest-scored rows (default 10)")
+    score.add_argument("--epochs", type=int, default=None, help="training epochs (deep methods)")
+    score.add_argument("--seed", type=int, default=0)
+    score.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    score.add_argument("--label-column", default=None,
+                       help="CSV/TSV files: a label column to leave out of the features (default: guessed by name)")
+    score.add_argument("--json", action="store_true", help="end standard output with one JSON line")
     return parser
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Errors the user can fix, printed as one line: bad arguments or files, a loss that became NaN."""
+    from adlab.train import NonFiniteLoss
+
+    return CLIError, ValueError, FileNotFoundError, NonFiniteLoss
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m adlab``; returns the exit status."""
-    args = _parser().parse_args(argv)
     try:
+        args = _parser().parse_args(argv)
         if args.seed < 0:
             raise CLIError("--seed must be >= 0")
         if args.epochs is not None and args.epochs < 1:
             raise CLIError("--epochs must be >= 1")
-        result = _fit(args)
-    except (CLIError, ValueError, FileNotFoundError) as exc:
+        if args.command == "score":
+            if args.max_train < 1:
+                raise CLIError("--max-train must be >= 1")
+            if args.top < 0:
+                raise CLIError("--top must be >= 0")
+        result = _score(args) if args.command == "score" else _fit(args)
+    except _user_errors() as exc:  # evaluated only when something was raised
         message = " ".join(str(exc).split())
         print(f"adlab: error: {message}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(result))
+    elif args.command == "score":
+        _print_scores(result)
     else:
         print(f"{result['method']} on {result['description']}: AUROC {result['auroc']:.4f}, "
               f"AUPRC {result['auprc']:.4f}, F1 {result['f1']:.4f} "

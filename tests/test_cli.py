@@ -118,3 +118,95 @@ def test_mnist_sized_images_get_the_mnist_presets(shared_data, tmp_path, capsys)
     assert result["n_train"] > 400 and 0.0 <= result["auroc"] <= 1.0
     text = card.read_text()
     assert "| simclr_dim | 32 |" in text and "| crop_scale | 1.0 |" in text and "| score_augment | false |" in text
+
+
+# ----------------------------------------------------------------------------- score: files without labels
+
+
+def _planted(n: int = 300, seed: int = 0) -> tuple[np.ndarray, list[int]]:
+    """(n, 4) normal rows with three far-away rows planted at known places."""
+    X = np.random.default_rng(seed).normal(size=(n, 4)).astype(np.float32)
+    outliers = [17, 150, 281]
+    X[outliers] += 9.0
+    return X, outliers
+
+
+def test_score_writes_every_rows_score_for_an_unlabelled_csv(tmp_path):
+    X, outliers = _planted()
+    data = tmp_path / "rows.csv"
+    data.write_text("a,b,c,d\n" + "".join(",".join(f"{v:.5f}" for v in row) + "\n" for row in X))
+    out = tmp_path / "scores.csv"
+    run = _run("score", "knn", "--data", str(data), "--out", str(out), "--max-train", "200", "--top", "3")
+    assert run.returncode == 0, run.stderr
+    lines = out.read_text().splitlines()
+    assert lines[0] == "id,score,split" and len(lines) == 1 + len(X)  # one row per input row, in order
+    ids = [int(line.split(",")[0]) for line in lines[1:]]
+    scores = np.array([float(line.split(",")[1]) for line in lines[1:]])
+    splits = [line.split(",")[2] for line in lines[1:]]
+    assert ids == list(range(len(X)))
+    assert sorted(np.argsort(-scores)[:3]) == outliers  # higher = more anomalous
+    assert splits.count("fitted on") == 200 and splits.count("scored only") == len(X) - 200
+    printed = run.stdout
+    assert "300 rows" in printed and "fitted on a sample of 200 rows" in printed and str(out) in printed
+    top = [int(line.split()[0]) for line in printed.splitlines() if line.split() and line.split()[0].isdigit()]
+    assert sorted(top) == outliers
+
+
+def test_score_an_npy_without_y_json(tmp_path):
+    X, outliers = _planted(seed=1)
+    np.save(tmp_path / "x.npy", X)
+    run = _run("score", "iforest", "--data", str(tmp_path / "x.npy"), "--top", "3", "--json")
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["n_rows"] == result["n_train"] == 300 and result["labels_ignored"] is None
+    assert sorted(r["row"] for r in result["top"]) == outliers
+    assert result["top"][0]["score"] >= result["top"][-1]["score"]
+
+
+def test_score_ignores_labels_in_a_labelled_file(tmp_path, capsys):
+    X, outliers = _planted()
+    y = np.zeros(len(X))
+    y[outliers] = 1
+    rows = [",".join(f"{v:.5f}" for v in row) + f",{int(label)}" for row, label in zip(X, y, strict=True)]
+    data = tmp_path / "labelled.csv"
+    data.write_text("a,b,c,d,y\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "scores.csv"
+    assert main(["score", "knn", "--data", str(data), "--out", str(out), "--top", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "4 features" in printed  # y is not a feature
+    assert "labels from column 'y': not used for fitting or scoring" in printed
+    lines = out.read_text().splitlines()
+    assert lines[0] == "id,label,score,split" and len(lines) == 1 + len(X)
+    assert [int(line.split(",")[0]) for line in lines[1:4]] == [0, 1, 2]
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["score", "knn", "--data", "/no/such/file.csv"], "no such file: /no/such/file.csv"),
+        (["score", "lof", "--data", "x.csv"], "invalid choice: 'lof'"),
+        (["score", "csi", "--data", "{npy}"], "csi works on images only"),
+        (["score", "knn", "--data", "{npy}", "--max-train", "0"], "--max-train must be >= 1"),
+        (["score", "knn", "--data", "{npy}", "--epochs", "2"], "knn does not train in epochs"),
+        (["score", "knn"], "required: --data"),
+        (["score", "knn", "--data", "{bad_csv}"], "first at data row 5 (line 7 of the file)"),
+    ],
+)
+def test_score_bad_input_is_one_line_and_status_2(args, words, tmp_path, capsys):
+    np.save(tmp_path / "x.npy", _planted()[0])
+    (tmp_path / "bad.csv").write_text("a,b\n" + "".join(f"{'oops' if i == 5 else i},1\n" for i in range(30)))
+    args = [a.format(npy=tmp_path / "x.npy", bad_csv=tmp_path / "bad.csv") for a in args]
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("adlab: error:"), err
+    assert words in err and captured.out == ""
+
+
+def test_unknown_method_is_one_line_from_the_shell_too():
+    out = _run("fit", "lof", "--data", "digits")
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        "adlab: error: argument method: invalid choice: 'lof' (choose from 'deepsvdd', 'goad', 'droc', 'csi', 'knn', "
+        "'iforest', 'ocsvm'); see python -m adlab fit --help"
+    ]

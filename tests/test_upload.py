@@ -396,32 +396,33 @@ BAD = {
     "noise as npz": ("d.npz", bytes(range(256)) * 4, {}, "is not an NPZ archive (its first bytes match no known format)"),
     "unknown extension": ("d.xlsx", b"whatever", {}, "unknown file type '.xlsx' (it looks like text: name a table .csv"),
     "no extension": ("data", numeric_csv(), {}, "unknown file type 'no extension'"),
-    "ragged row": ("d.csv", numeric_csv() + b"1,2,3,4\n", {}, "line 22 has 4 fields but the header has 3"),
-    "ragged first row": ("d.csv", _ragged_first_row(), {}, "line 2 has 4 fields but the header has 3"),
+    "ragged row": ("d.csv", numeric_csv() + b"1,2,3,4\n", {}, "data row 20 (line 22 of the file) has 4 fields but the header has 3"),
+    "ragged first row": ("d.csv", _ragged_first_row(), {}, "data row 0 (line 2 of the file) has 4 fields but the header has 3"),
     "text in numeric column": (
         "d.csv", csv_bytes(["age", "y"], [[("n/a?" if i == 5 else i), 0] for i in range(30)]), {},
-        "column 'age' holds text in 1 row (first: row 7, 'n/a?'); fix or remove those cells, or drop the column",
+        "column 'age' holds text in 1 row, first at data row 5 (line 7 of the file): 'n/a?'; fix or remove those cells, "
+        "or drop the column",
     ),
     "missing cells": (
         "d.csv", csv_bytes(["a", "b", "y"], [[i, "" if i in (1, 4) else i, 0] for i in range(12)]), {},
-        "missing values in 1 column(s): 'b' 2 (first at row 3); fill them in (impute)",
+        "missing values in 1 column(s): 'b' (2 rows, first at data row 1, line 3 of the file); fill them in (impute)",
     ),
     "missing category": (
         "d.csv", csv_bytes(["a", "c"], [[i, " " if i == 0 else "xy"[i % 2]] for i in range(12)]), {},
-        "missing values in 1 column(s): 'c' 1 (first at row 2)",
+        "missing values in 1 column(s): 'c' (1 row, first at data row 0, line 2 of the file)",
     ),
     "missing markers in numbers": (
         "d.csv", csv_bytes(["a", "b"], [[i, ["NA", "n/a", "?"][i] if i < 3 else i] for i in range(12)]), {},
-        "missing values in 1 column(s): 'b' 3 (first at row 2)",
+        "missing values in 1 column(s): 'b' (3 rows, first at data row 0, line 2 of the file)",
     ),
     "only empty columns": ("d.csv", csv_bytes(["a", "y"], [["", 1]] * 12), {}, "no usable feature columns"),
     "infinity": ("d.csv", csv_bytes(["a", "y"], [[("inf" if i == 3 else i), 0] for i in range(12)]), {},
-                 "column 'a' holds 1 infinite value (first at row 5)"),
+                 "column 'a' holds 1 infinite value, first at data row 3 (line 5 of the file)"),
     "too large for float32": ("d.csv", csv_bytes(["a"], [[1e300]] * 12), {}, "too large for float32"),
     "decimal commas": ("d.csv", csv_bytes(["a", "b"], [[f'"{i},5"', i] for i in range(30)]), {}, "decimal commas"),
     "too few rows": ("d.csv", numeric_csv(5), {}, "has 5 data rows; adlab needs at least 10"),
     "missing label": ("d.csv", csv_bytes(["a", "label"], [[i, "" if i == 2 else 1] for i in range(12)]), {},
-                      "the label column 'label' is empty in 1 row (first at row 4)"),
+                      "the label column 'label' is empty in 1 row, first at data row 2 (line 4 of the file)"),
     "label column absent": ("d.csv", numeric_csv(), {"label_column": "nope"},
                             "has no column named 'nope'; its columns are 'a', 'b', 'label'"),
     "header of numbers": ("d.csv", csv_bytes(["1", "2"], [[i, i] for i in range(12)]), {}, "add a header row"),
@@ -482,6 +483,25 @@ def test_bad_files_are_refused_with_a_message_naming_the_problem(case):
     message = str(info.value)
     assert message.startswith(name), message
     assert fragment in message, message
+
+
+def test_table_errors_count_rows_like_the_scores_table():
+    """Data row 0 is the first row after the header (the scores table's "row"); the line of the file comes too."""
+    rows = [["n/a?" if i == 5 else i, 0] for i in range(30)]
+    with pytest.raises(DataError, match=r"first at data row 5 \(line 7 of the file\): 'n/a\?'"):
+        load_upload("d.csv", csv_bytes(["age", "y"], rows))
+    with pytest.raises(DataError, match=r"first at data row 5 \(line 7 of the file\)"):
+        load_upload("d.tsv", csv_bytes(["age", "y"], rows, sep="\t").replace(b"\n", b"\r\n"))
+    # blank lines are skipped and a quoted cell spans two lines: the row stays 5, the line moves on
+    quoted = csv_bytes(["age", "note"], [[i if i != 5 else "zz", '"a\nb"' if i == 1 else "x"] for i in range(30)])
+    with pytest.raises(DataError, match=r"first at data row 5 \(line 10 of the file\): 'zz'"):
+        load_upload("d.csv", b"\n" + quoted.replace(b"\n3,", b"\n\n3,", 1))
+    ragged = csv_bytes(["a", "b"], [[i, 2] for i in range(12)]).replace(b"\n5,2\n", b"\n5,2,7\n")
+    with pytest.raises(DataError, match=r"data row 5 \(line 7 of the file\) has 3 fields but the header has 2"):
+        load_upload("d.csv", ragged)
+    unclosed = csv_bytes(["a", "b"], [[i, 2] for i in range(12)]).replace(b"\n5,2\n", b'\n5,"2\n')
+    with pytest.raises(DataError, match=r"a quoted cell opened in data row 5 \(line 7 of the file\) never closes"):
+        load_upload("d.csv", unclosed)
 
 
 @pytest.mark.parametrize("name", ["ckpt.pt", "ckpt.npz", "ckpt.zip", "ckpt.csv"])

@@ -1,6 +1,8 @@
 """CSV / TSV uploads: a header row, an optional label column, numeric and few-valued text features.
 
-Rows are numbered as a spreadsheet shows them: the header is row 1, the first data row is row 2.
+Rows are numbered as the app's scores table numbers them: data row 0 is the first row after the
+header. Messages name the line of the file too (a quoted cell may span lines; blank lines are
+skipped), e.g. "data row 5 (line 7 of the file)".
 Nothing is changed silently: missing cells, infinities and text in numeric columns are errors; the
 only conversions (one-hot encoding, dropping empty or free-text columns) are listed in the notes.
 """
@@ -11,6 +13,7 @@ import csv
 import io
 import re
 import warnings
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -26,6 +29,7 @@ _NUMERIC_SHARE = 0.9  # a column whose non-empty cells are at least this share n
 # in a numeric column, cells holding one of these (any case) are missing values, not text
 _MISSING_LOWER = ["", "na", "n/a", "nan", "-nan", "null", "none", "#n/a", "<na>", "?"]
 _RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+_OPEN_QUOTE = "EOF inside string"
 
 
 def _decode(name: str, data: bytes) -> tuple[str, list[str]]:
@@ -133,12 +137,64 @@ def _pick_label(name: str, columns: tuple[str, ...], label_column: str | None) -
     return label_column, f"labels from column '{label_column}'"
 
 
-def _ragged_line(text: str, sep: str, n_fields: int) -> tuple[int, int]:
-    """(line number, field count) of the first row whose field count differs from the header's."""
-    for number, row in enumerate(csv.reader(io.StringIO(text), delimiter=sep), start=1):
-        if row and len(row) != n_fields:
-            return number, len(row)
-    return 0, 0
+def _data_rows(text: str, sep: str) -> Iterator[tuple[int, int, list[str]]]:
+    """``(data row, line of the file it starts on, fields)`` for each row as pandas reads the table.
+
+    Blank (or whitespace-only) lines are skipped, the first other record is the header and the next
+    one is data row 0; lines count from 1. Stops quietly where the csv module cannot go on.
+    """
+    reader = csv.reader(io.StringIO(text, newline=None), delimiter=sep)
+    row, end = -1, 0  # row -1: the header
+    try:
+        for fields in reader:
+            start, end = end + 1, reader.line_num
+            if not fields or (len(fields) == 1 and fields[0] and not fields[0].strip()):
+                continue
+            if row >= 0:
+                yield row, start, fields
+            row += 1
+    except csv.Error:
+        return
+
+
+def _lines(text: str, sep: str, rows: Iterable[int]) -> dict[int, int]:
+    """``{data row: line of the file}`` for ``rows`` (one pass, stopping at the last one asked for)."""
+    wanted, found = set(rows), {}
+    if wanted:
+        for row, line, _ in _data_rows(text, sep):
+            if row in wanted:
+                found[row] = line
+                if len(found) == len(wanted):
+                    break
+    return found
+
+
+def _where(row: int, line: int | None) -> str:
+    """``"data row 5 (line 7 of the file)"``; without the line where it is unknown."""
+    return f"data row {row}" + (f" (line {line} of the file)" if line else "")
+
+
+def _ragged_row(text: str, sep: str, n_fields: int) -> tuple[str, int] | None:
+    """(where, field count) of the first data row with more fields than the header, or None."""
+    for row, line, fields in _data_rows(text, sep):
+        if len(fields) > n_fields:
+            return _where(row, line), len(fields)
+    return None
+
+
+def _ragged_error(name: str, text: str, sep: str, n_fields: int) -> DataError:
+    found = _ragged_row(text, sep, n_fields)
+    where = f"{found[0]} has {found[1]} fields" if found else "a row has more fields than the header"
+    return DataError(
+        f"{name}: {where} but the header has {n_fields}; fix that row (a stray separator or a missing quote) "
+        "or delete it"
+    )
+
+
+def _open_quote_error(name: str, text: str, sep: str) -> DataError:
+    *_, last = [(row, line) for row, line, _ in _data_rows(text, sep)] or [None]  # the open cell runs to the end
+    where = f" in {_where(*last)}" if last else ""
+    return DataError(f"{name}: a quoted cell opened{where} never closes; check the quotes (\") there")
 
 
 def _read_frame(name: str, text: str, sep: str, columns: tuple[str, ...], label: str | None, max_rows: int):
@@ -156,35 +212,32 @@ def _read_frame(name: str, text: str, sep: str, columns: tuple[str, ...], label:
                 low_memory=False,
             )
         except pd.errors.ParserError as err:
-            found = _RAGGED.search(str(err))
-            if found:
-                want, line, saw = found.groups()
-                raise DataError(
-                    f"{name}: line {line} has {saw} fields but the header has {want}; fix that row "
-                    "(a stray separator or a missing quote) or delete it"
-                ) from err
+            if _RAGGED.search(str(err)):
+                raise _ragged_error(name, text, sep, len(columns)) from err
+            if _OPEN_QUOTE in str(err):
+                raise _open_quote_error(name, text, sep) from err
             raise DataError(f"{name}: the table cannot be read ({err}); check the quoting near there") from err
         except MemoryError:
             raise
         except Exception as err:  # EmptyDataError, ValueError, UnicodeError, ...
             raise DataError(f"{name}: the table cannot be read ({err}); save it again as CSV") from err
     if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
-        line, saw = _ragged_line(text, sep, len(columns))
-        where = f"line {line} has {saw} fields" if line else "a row has more fields than the header"
-        raise DataError(
-            f"{name}: {where} but the header has {len(columns)}; fix that row (a stray separator) or delete it"
-        )
+        raise _ragged_error(name, text, sep, len(columns))
     return df
 
 
 def _first_rows(mask: np.ndarray) -> tuple[int, int]:
-    """(how many, spreadsheet row of the first) for a boolean row mask."""
+    """(how many, data row of the first, from 0) for a boolean row mask."""
     idx = np.flatnonzero(mask)
-    return len(idx), int(idx[0]) + 2 if len(idx) else 0
+    return len(idx), int(idx[0]) if len(idx) else 0
 
 
-def _cells(problems: dict[str, tuple[int, int]]) -> str:
-    return ", ".join(f"'{c}' {k} (first at row {r})" for c, (k, r) in problems.items())
+def _cells(problems: dict[str, tuple[int, int]], lines: dict[int, int]) -> str:
+    """``'b' (2 rows, first at data row 1, line 3 of the file), ...``."""
+    return ", ".join(
+        f"'{c}' ({plural(k, 'row')}, first at data row {r}" + (f", line {lines[r]} of the file)" if r in lines else ")")
+        for c, (k, r) in problems.items()
+    )
 
 
 def read_table(
@@ -214,8 +267,8 @@ def read_table(
         if missing.any():
             k, row = _first_rows(missing)
             raise DataError(
-                f"{name}: the label column '{label}' is empty in {plural(k, 'row')} (first at row {row}); "
-                "fill in those labels or delete the rows"
+                f"{name}: the label column '{label}' is empty in {plural(k, 'row')}, first at "
+                f"{_where(row, _lines(text, sep, [row]).get(row))}; fill in those labels or delete the rows"
             )
         y, class_names = encode_labels(labels)
         if len(class_names) > 50:
@@ -237,7 +290,7 @@ def read_table(
             if pd.api.types.is_bool_dtype(s.dtype):
                 bools.append(col)
             values = s.to_numpy(dtype=np.float64, na_value=np.nan)
-            _check_finite(name, col, values)
+            _check_finite(name, col, values, text, sep)
             if miss.any():
                 missing_cells[col] = _first_rows(miss)
             elif values.max() == values.min():
@@ -254,11 +307,13 @@ def read_table(
             continue
         numeric = pd.to_numeric(pd.Series(strings), errors="coerce").notna().to_numpy()
         if numeric.any() and numeric.sum() >= _NUMERIC_SHARE * (~marker).sum():
-            text = ~numeric & ~marker
-            if text.any():
+            words = ~numeric & ~marker
+            if words.any():
+                row = int(rows[words][0])
                 raise DataError(
-                    f"{name}: column '{col}' holds text in {plural(int(text.sum()), 'row')} (first: row "
-                    f"{rows[text][0] + 2}, {strings[text][0]!r}); fix or remove those cells, or drop the column"
+                    f"{name}: column '{col}' holds text in {plural(int(words.sum()), 'row')}, first at "
+                    f"{_where(row, _lines(text, sep, [row]).get(row))}: {strings[words][0]!r}; "
+                    "fix or remove those cells, or drop the column"
                 )
             miss[rows[marker]] = True
             missing_cells[col] = _first_rows(miss)
@@ -287,7 +342,8 @@ def read_table(
 
     if missing_cells:
         raise DataError(
-            f"{name}: missing values in {len(missing_cells)} column(s): {_cells(missing_cells)}; "
+            f"{name}: missing values in {len(missing_cells)} column(s): "
+            f"{_cells(missing_cells, _lines(text, sep, [r for _, r in missing_cells.values()]))}; "
             "fill them in (impute), delete those rows, or drop the columns"
         )
     if empty:
@@ -333,10 +389,11 @@ def read_table(
     )
 
 
-def _check_finite(name: str, col: str, values: np.ndarray) -> None:
+def _check_finite(name: str, col: str, values: np.ndarray, text: str, sep: str) -> None:
     inf = np.isinf(values)
     if inf.any():
         k, row = _first_rows(inf)
         raise DataError(
-            f"{name}: column '{col}' holds {plural(k, 'infinite value')} (first at row {row}); replace them with finite numbers"
+            f"{name}: column '{col}' holds {plural(k, 'infinite value')}, first at "
+            f"{_where(row, _lines(text, sep, [row]).get(row))}; replace them with finite numbers"
         )
