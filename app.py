@@ -73,15 +73,15 @@ def presenter_bar(current: st.Page) -> None:
     where we are, and the way out (the sidebar stays reachable through the header's button too)."""
     index = next((i for i, p in enumerate(ORDER) if p.url_path == current.url_path), 0)
     with st.container(key="adlab_presenter_bar"):
-        back, where, forward, leave = st.columns([3, 2, 3, 2], vertical_alignment="center")
+        back, where, forward, leave = st.columns([3, 2, 3, 2.6], vertical_alignment="center")
         if index > 0:
             back.page_link(ORDER[index - 1], label=f"Previous: {ORDER[index - 1].title}", icon=":material/arrow_back:")
-        where.markdown(f"**{current.title}** · page {index + 1} of {len(ORDER)}")
+        where.markdown(f"**{index + 1} / {len(ORDER)}** · {current.title}")
         if index < len(ORDER) - 1:
             forward.page_link(ORDER[index + 1], label=f"Next: {ORDER[index + 1].title}",
                               icon=":material/arrow_forward:")
         leave.button("Leave presenter mode", key="present_leave", on_click=_leave_presenter_mode,
-                     icon=":material/close_fullscreen:", width="stretch",
+                     width="stretch",
                      help="Back to the normal view: the settings, the sidebar and the usual text size.")
 
 

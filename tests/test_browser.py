@@ -94,6 +94,11 @@ def _shoot(page, path):
     page.set_viewport_size({"width": 1400, "height": 1000})
 
 
+def _no_deploy_button(page):
+    assert page.locator('[data-testid="stAppDeployButton"]').count() == 0
+    assert page.get_by_role("button", name="Deploy").count() == 0
+
+
 def _no_exception(page):
     assert page.locator('[data-testid="stException"]').count() == 0, page.locator(
         '[data-testid="stException"]').first.inner_text()
@@ -122,6 +127,7 @@ def test_every_page_renders(server, page, name):
         # the detector pages open on their training form
         page.get_by_role("button", name="Train").or_(page.get_by_role("button", name="Run")).first.wait_for(timeout=60_000)
     _no_exception(page)
+    _no_deploy_button(page)
     _shoot(page, SHOTS / f"{name or 'home'}.png")
 
 
@@ -261,3 +267,231 @@ def test_presenter_link(server, page):
         '[data-testid="stSidebar"]').first.get_attribute("aria-expanded") == "false", "the sidebar starts closed"
     _open_expander(page, "Settings")
     _train_detector(page, "goad_presenter.png")
+
+
+# ----------------------------------------------------------------------------- as a lecturer and a room would
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+               "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+    yield chromium
+    chromium.close()
+    pw.stop()
+
+
+def _fresh(browser, width=1400, height=1000):
+    """A new browser context: no cookies, no session, as a colleague who opens a copied link."""
+    return browser.new_context(viewport={"width": width, "height": height}).new_page()
+
+
+def _wait_rerun(page):
+    """After an interaction: let the rerun start, then wait until the script is idle again."""
+    page.wait_for_timeout(600)
+    _settle(page, timeout=120_000)
+
+
+def _query(url: str) -> dict[str, str]:
+    from urllib.parse import parse_qsl, urlsplit
+
+    return dict(parse_qsl(urlsplit(url).query))
+
+
+def _slider(page, key):
+    thumb = page.locator(f'.st-key-{key} [role="slider"]').first
+    thumb.wait_for(timeout=90_000)
+    return thumb
+
+
+def _interact(page, name):
+    """One interaction a lecturer makes on each page before copying its link."""
+    main = page.locator('[data-testid="stMain"]')
+    if name == "distances":
+        main.get_by_role("button", name="twins for f(x) = x₁").click()
+        _wait_rerun(page)
+        main.get_by_role("button", name="add a twin of x0").click()
+        _wait_rerun(page)
+    elif name in ("triplet", "npair", "supcon", "simclr"):
+        key = {"triplet": "triplet_margin", "npair": "npair_norm", "supcon": "supcon_tau", "simclr": "simclr_tau"}[name]
+        _slider(page, key).focus()
+        page.keyboard.press("End")
+        _wait_rerun(page)
+    elif name and name != "csi":  # a detector page (CSI takes images only): another dataset (the form's fields reach the link when it is submitted)
+        _pick_dataset(page, "toy: two moons")
+
+
+def _views(name):
+    return ("/" + name) if name else "/"
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_link_reopens_after_interacting(server, browser, name):
+    """Interact, copy the address, open it in a fresh browser: the same view, no error (was: the distance
+    page's link crashed on distances_preset_*, and lost the points)."""
+    page = _fresh(browser)
+    try:
+        _open(page, server + _views(name))
+        _interact(page, name)
+        _no_exception(page)
+        link = page.url
+        assert not [k for k in _query(link) if k.endswith(("_train", "_add", "_twin")) or "_preset_" in k], link
+        if name == "distances":
+            assert _query(link)["distances_points"].count("[") == 5, "four points travel in the link"
+        if name in ("triplet", "npair", "supcon", "simclr"):
+            key = {"triplet": "triplet_margin", "npair": "npair_norm", "supcon": "supcon_tau", "simclr": "simclr_tau"}[name]
+            assert float(_query(link)[key]) == float(_slider(page, key).get_attribute("aria-valuenow")), \
+                "the instant view's slider reaches the link as it moves"
+        again = _fresh(browser)
+        try:
+            _open(again, link)
+            again.wait_for_timeout(1500)
+            _settle(again)
+            _no_exception(again)
+            assert page.locator('[data-testid="stMain"] h1').first.inner_text() == \
+                again.locator('[data-testid="stMain"] h1').first.inner_text()
+            assert _query(again.url) == _query(link), "the reopened view writes the same link"
+            assert again.locator('[data-testid="stAlertContentWarning"]').filter(has_text="link").count() == 0
+            if name == "distances":
+                _shoot(again, SHOTS / "distances_link_reopened.png")
+        finally:
+            again.context.close()
+    finally:
+        page.context.close()
+
+
+def _within(page, key):
+    """Every trace point, shape and arrow of the plotly figure under ``.st-key-KEY`` lies inside its axes."""
+    return page.evaluate("""(key) => {
+        const g = document.querySelector('.st-key-' + key + ' .js-plotly-plot');
+        const L = g._fullLayout, [x0, x1] = L.xaxis.range, [y0, y1] = L.yaxis.range;
+        const out = [];
+        const inX = v => v >= Math.min(x0, x1) - 1e-9 && v <= Math.max(x0, x1) + 1e-9;
+        const inY = v => v >= Math.min(y0, y1) - 1e-9 && v <= Math.max(y0, y1) + 1e-9;
+        for (const t of g.data) (t.x || []).forEach((x, i) => {
+            if (x !== null && (!inX(x) || !inY(t.y[i]))) out.push(['trace', t.name, x, t.y[i]]); });
+        for (const s of (g.layout.shapes || [])) if ((s.xref || 'x') === 'x' && (s.yref || 'y') === 'y')
+            if (!inX(s.x0) || !inX(s.x1) || !inY(s.y0) || !inY(s.y1)) out.push(['shape', s.type, s.x0, s.x1, s.y0, s.y1]);
+        for (const a of (g.layout.annotations || [])) {
+            if ((a.xref || 'x') === 'x' && (!inX(a.x) || !inY(a.y))) out.push(['annotation', a.text, a.x, a.y]);
+            if (a.axref === 'x' && (!inX(a.ax) || !inY(a.ay))) out.push(['arrow tail', a.text, a.ax, a.ay]);
+        }
+        return out;
+    }""", key)
+
+
+@pytest.mark.parametrize(("name", "slider", "figure"), [("triplet", "triplet_margin", "triplet_instant_fig"),
+                                                        ("npair", "npair_norm", "npair_instant_fig")])
+def test_instant_figures_keep_rings_and_arrows_inside_at_every_slider_end(server, browser, name, slider, figure):
+    page = _fresh(browser)
+    try:
+        _open(page, f"{server}/{name}")
+        for end in ("End", "Home", "End"):
+            _slider(page, slider).focus()
+            page.keyboard.press(end)
+            _wait_rerun(page)
+            page.locator(f'.st-key-{figure} .js-plotly-plot').first.wait_for(timeout=60_000)
+            outside = _within(page, figure)
+            assert not outside, f"{name} at the slider's {end}: {outside}"
+        _shoot(page, SHOTS / f"{name}_slider_end.png")
+    finally:
+        page.context.close()
+
+
+def test_presenter_mode_walks_the_app_with_next_and_lets_go(server, browser):
+    """At 1280×720: the bar shows where we are, Next walks every page in order, and Leave brings the
+    normal view back and takes presenter mode out of the link (was: no way out, no way on)."""
+    page = _fresh(browser, 1280, 720)
+    try:
+        _open(page, f"{server}/?present=true")
+        _no_deploy_button(page)
+        assert page.locator('[data-testid="stExpandSidebarButton"]').first.is_visible(), "the sidebar can be opened"
+        titles = []
+        for step in range(1, len(PAGES) + 1):
+            bar = page.locator(".st-key-adlab_presenter_bar")
+            bar.wait_for(timeout=60_000)
+            assert f"{step} / {len(PAGES)}" in bar.inner_text()
+            _no_exception(page)
+            titles.append(page.locator('[data-testid="stMain"] h1').first.inner_text())
+            page.screenshot(path=str(SHOTS / f"presenter_{step:02d}.png"))
+            following = bar.locator("a").filter(has_text="Next")
+            if step == len(PAGES):
+                assert following.count() == 0
+                break
+            following.first.click()
+            page.wait_for_function("(n) => document.querySelector('[data-testid=stMain] h1') && "
+                                   "document.querySelector('[data-testid=stMain] h1').innerText !== n",
+                                   arg=titles[-1], timeout=90_000)
+            _settle(page)
+        assert len(set(titles)) == len(PAGES)
+        assert "present=true" in page.url
+        bar.locator("a").filter(has_text="Previous").first.click()
+        page.wait_for_selector('[data-testid="stMain"] h1:has-text("CSI")', timeout=90_000)
+        _wait_rerun(page)
+        page.get_by_role("button", name="Leave presenter mode").click()
+        _wait_rerun(page)
+        assert page.locator(".st-key-adlab_presenter_bar").count() == 0
+        assert "present" not in _query(page.url)
+        page.locator('[data-testid="stExpandSidebarButton"]').first.click()
+        page.locator('[data-testid="stSidebar"]').get_by_text("Presenter mode").wait_for(timeout=30_000)
+        page.reload()
+        page.wait_for_selector('[data-testid="stMain"] h1', timeout=90_000)
+        _settle(page)
+        assert page.locator(".st-key-adlab_presenter_bar").count() == 0, "a reload stays out of presenter mode"
+    finally:
+        page.context.close()
+
+
+def test_presenter_mode_fits_the_before_after_pair_on_1280x720(server, browser):
+    page = _fresh(browser, 1280, 720)
+    try:
+        _open(page, f"{server}/deep_svdd?present=true&deep_svdd_dataset=toy:blobs&deep_svdd_epochs=5")
+        _open_expander(page, "Settings")
+        page.get_by_role("button", name="Train").first.click()
+        chart = page.locator(".st-key-deep_svdd_umap .js-plotly-plot").first
+        chart.wait_for(timeout=180_000)
+        _settle(page, timeout=180_000)
+        _no_exception(page)
+        chart.scroll_into_view_if_needed()
+        box = chart.bounding_box()
+        bar = page.locator(".st-key-adlab_presenter_bar").first.bounding_box()
+        assert box["height"] + bar["height"] <= 720, (box, bar)
+        assert box["width"] <= 1280
+        page.evaluate("(y) => document.querySelector('[data-testid=stMain]').scrollBy(0, y)", box["y"] - bar["height"] - 10)
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(SHOTS / "presenter_deep_svdd_pair.png"))
+        font = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector("
+                             "'[data-testid=stWidgetLabel] p')).fontSize)")
+        assert font >= 18, "widget labels are enlarged with the text"
+    finally:
+        page.context.close()
+
+
+def test_several_sessions_train_at_once_on_one_server(server, browser):
+    """Three students at once: two train, one moves a slider; every page finishes without an error."""
+    pages = [_fresh(browser) for _ in range(3)]
+    try:
+        urls = [f"{server}/simclr?simclr_dataset=toy:moons&simclr_epochs=2",
+                f"{server}/goad?goad_dataset=toy:blobs&goad_epochs=2", f"{server}/triplet"]
+        for pg, url in zip(pages, urls, strict=True):
+            pg.goto(url)
+        for pg in pages:
+            pg.wait_for_selector('[data-testid="stMain"] h1', timeout=90_000)
+            _settle(pg)
+        for pg in pages[:2]:
+            pg.get_by_role("button", name="Train").first.click()
+        _slider(pages[2], "triplet_margin").focus()
+        pages[2].keyboard.press("End")
+        for pg in pages[:2]:
+            pg.wait_for_selector('[data-testid="stMetric"]', timeout=240_000)
+        for pg in pages:
+            _wait_rerun(pg)
+            _no_exception(pg)
+        assert float(_query(pages[2].url)["triplet_margin"]) == 1.0
+    finally:
+        for pg in pages:
+            pg.context.close()

@@ -203,7 +203,7 @@ def test_presenter_mode_has_a_way_out_and_a_way_on():
     links = _page_links(at)
     assert links.get("Next: Distance axioms") == "distances"
     assert not [label for label in links if label.startswith("Previous")]  # Home is the first page
-    assert any("page 1 of 11" in md.value for md in at.markdown)
+    assert any("1 / 11" in md.value for md in at.markdown)
     assert at.query_params["present"] == "true"
     # (AppTest drops the sidebar toggle's value on switch_page; the browser test walks every page with Next)
     at.button(key="present_leave").click().run()
