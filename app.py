@@ -53,10 +53,11 @@ with st.sidebar:
         "Device",
         choices,
         key="device",
+        on_change=state.keep("device"),
         help="auto takes CUDA, then Apple MPS, then the CPU. Every page trains on this device.",
     )
     st.caption(f"Computing on **{describe_device(pick_device(st.session_state['device']))}**")
-    st.toggle("Presenter mode", key="present",
+    st.toggle("Presenter mode", key="present", on_change=state.keep("present"),
               help="Hides the settings (they stay in a closed Settings box), enlarges text and figures, and keeps "
                    "the sidebar closed when the link is opened. The link in the address bar carries it.")
     upload.sidebar()
@@ -65,7 +66,7 @@ ORDER = [page for group in PAGES.values() for page in group]  # the seminar's or
 
 
 def _leave_presenter_mode() -> None:
-    st.session_state["present"] = False
+    state.set_kept("present", False)
 
 
 def presenter_bar(current: st.Page) -> None:

@@ -156,11 +156,42 @@ def _item(value: Any) -> str:
         return str(value)
 
 
+# ----------------------------------------------------------------------------- app-wide widgets
+def _shadow(key: str) -> str:
+    return f"_kept_{key}"
+
+
+def keep(key: str) -> Callable[[], None]:
+    """Keep an app-wide widget's value (``device``, ``present``) across pages; call before drawing it.
+
+    Streamlit can drop a widget's value on a page switch (seen on a server's first session: presenter
+    mode fell off at the first *Next*). A plain session key is never dropped, so it holds the value and
+    is copied into the widget before the widget is drawn; pass the returned callable as ``on_change``.
+    """
+    ss = st.session_state
+    if _shadow(key) in ss:
+        ss[key] = ss[_shadow(key)]
+    elif key in ss:
+        ss[_shadow(key)] = ss[key]
+
+    def changed() -> None:
+        ss[_shadow(key)] = ss[key]
+
+    return changed
+
+
+def set_kept(key: str, value: Any) -> None:
+    """Change a kept app-wide setting from code (a button's callback)."""
+    st.session_state[_shadow(key)] = value
+    st.session_state[key] = value
+
+
 # ----------------------------------------------------------------------------- presenter mode
 def presenting() -> bool:
     """Presenter mode: from the sidebar toggle, or ``?present=true`` in the link."""
-    if "present" in st.session_state:
-        return bool(st.session_state["present"])
+    for key in (_shadow("present"), "present"):
+        if key in st.session_state:
+            return bool(st.session_state[key])
     return decode(st.query_params.get("present", "false")) is True
 
 

@@ -15,6 +15,11 @@ import streamlit as st
 
 from adlab.data import LIMITS, DataError, load_upload, sniff_columns
 
+try:
+    from pages import _state as state
+except ImportError:  # a page file run on its own (AppTest)
+    import _state as state
+
 TYPES = ["csv", "tsv", "txt", "npz", "npy", "mat", "zip"]
 AUTO, NONE = "(guess)", "(no labels)"
 SIZES = ["keep", 8, 16, 28, 32, 64]
@@ -78,11 +83,13 @@ def sidebar() -> None:
             st.session_state["upload"] = {"key": None, "name": file.name, "upload": None, "error": str(err)}
             return
         choice = st.selectbox("Label column", [AUTO, NONE, *columns], key="upload_label",
+                              on_change=state.keep("upload_label"),
                               help="Its values become the classes; pick which are normal on each page. "
                                    f"{AUTO}: a column named y, label, class, target, anomaly or outlier.")
         options["label_column"] = {AUTO: "auto", NONE: None}.get(choice, choice)
     elif suffix == "zip":
         size = st.select_slider("Resize images to", SIZES, value="keep", key="upload_size",
+                                on_change=state.keep("upload_size"),
                                 help="Images must share one size; pick a side length to resize them all.")
         if size != "keep":
             options["image_size"] = int(size)

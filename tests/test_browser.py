@@ -436,7 +436,9 @@ def test_presenter_mode_walks_the_app_with_next_and_lets_go(server, browser):
         _wait_rerun(page)
         assert page.locator(".st-key-adlab_presenter_bar").count() == 0
         assert "present" not in _query(page.url)
-        page.locator('[data-testid="stExpandSidebarButton"]').first.click()
+        expand = page.locator('[data-testid="stExpandSidebarButton"]')
+        if expand.count() and expand.first.is_visible():  # the sidebar stayed closed: one click opens it
+            expand.first.click()
         page.locator('[data-testid="stSidebar"]').get_by_text("Presenter mode").wait_for(timeout=30_000)
         page.reload()
         page.wait_for_selector('[data-testid="stMain"] h1', timeout=90_000)
