@@ -74,7 +74,7 @@ def presenter_bar(current: st.Page) -> None:
     where we are, and the way out (the sidebar stays reachable through the header's button too)."""
     index = next((i for i, p in enumerate(ORDER) if p.url_path == current.url_path), 0)
     with st.container(key="adlab_presenter_bar"):
-        back, where, forward, leave = st.columns([3, 2, 3, 2.6], vertical_alignment="center")
+        back, where, forward, leave = st.columns([2.8, 2.6, 2.8, 2.4], vertical_alignment="center")
         if index > 0:
             back.page_link(ORDER[index - 1], label=f"Previous: {ORDER[index - 1].title}", icon=":material/arrow_back:")
         where.markdown(f"**{index + 1} / {len(ORDER)}** · {current.title}")

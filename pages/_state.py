@@ -211,8 +211,9 @@ header[data-testid="stHeader"] {background: transparent;}
 [data-testid="stDataFrame"], [data-testid="stTable"] {zoom: 1.25;}
 [data-testid="stSelectbox"] div[data-baseweb="select"], [data-testid="stNumberInput"] input {font-size: 1.15rem;}
 /* the presenter bar: previous / next page and the way out stay at the top of the screen */
-.st-key-adlab_presenter_bar {position: sticky; top: 0; z-index: 999990; background: #ffffff;
-    border-bottom: 1px solid #e6e6e6; padding: 0.25rem 0 0.35rem 0;}
+/* (sticky on the wrapper Streamlit puts around the container: the wrapper's parent is the whole page) */
+div:has(> .st-key-adlab_presenter_bar) {position: sticky; top: 0; z-index: 999990;}
+.st-key-adlab_presenter_bar {background: #ffffff; border-bottom: 1px solid #e6e6e6; padding: 0.25rem 0 0.35rem 0;}
 .st-key-adlab_presenter_bar p {font-size: 1.1rem;}
 </style>
 """

@@ -465,6 +465,8 @@ def test_presenter_mode_fits_the_before_after_pair_on_1280x720(server, browser):
         assert box["width"] <= 1280
         page.evaluate("(y) => document.querySelector('[data-testid=stMain]').scrollBy(0, y)", box["y"] - bar["height"] - 10)
         page.wait_for_timeout(500)
+        bar = page.locator(".st-key-adlab_presenter_bar").first.bounding_box()
+        assert -1 <= bar["y"] <= 60, f"the presenter bar stays at the top of the screen when scrolled: {bar}"
         page.screenshot(path=str(SHOTS / "presenter_deep_svdd_pair.png"))
         font = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector("
                              "'[data-testid=stWidgetLabel] p')).fontSize)")
