@@ -432,7 +432,11 @@ class CentreMap:
 
     ``points`` (k * M, 2), ``transform`` (k * M,) the index m of each point, ``row`` (k * M,) the
     test row it came from, ``centres`` (M, 2); ``explained`` = the share of the centres' variance the
-    two axes keep.
+    two axes keep. ``own_centre`` (k * M,) bool: the point's nearest centre (in the full feature
+    space, as the score measures) is its own ``c_m``. With training rows given: ``means`` (M, 2) the
+    mean of ``f(T(x, m))`` over them, computed as the plotted points are (eval mode); ``offset`` the
+    mean distance ``||c_m - mean_m||`` and ``spread`` the root-mean-square distance of the training
+    copies from their ``mean_m``, both in the full feature space (NaN without training rows).
     """
 
     points: np.ndarray
@@ -440,15 +444,26 @@ class CentreMap:
     row: np.ndarray
     centres: np.ndarray
     explained: float
+    own_centre: np.ndarray
+    means: np.ndarray | None = None
+    offset: float = float("nan")
+    spread: float = float("nan")
 
 
-def goad_centre_map(detector: GOAD, X: np.ndarray, rows: np.ndarray | None = None) -> CentreMap:
+def goad_centre_map(detector: GOAD, X: np.ndarray, rows: np.ndarray | None = None,
+                    X_train: np.ndarray | None = None) -> CentreMap:
     """Project ``f(T(x, m))`` of ``X[rows]`` for all m, together with the M centres ``c_m``, to 2-D.
 
     ``X`` (n, ...) test rows; ``rows`` indices into ``X`` (default: all). The two axes are the
     principal axes of the M centres (of all projected features when M < 3), so the picture spreads
     the centres apart as far as a plane allows; ``explained`` is the share of the centres' variance
     they keep. Linear, so distances to the centres keep their order of magnitude.
+
+    The points are computed as for scoring (eval mode: BatchNorm on its running statistics). The
+    centres the score uses are, by default, the last epoch's batch means taken in training mode
+    (BatchNorm on each batch's statistics, weights still moving), so they need not sit on the
+    points' clusters. ``X_train`` (the normal training rows) adds ``means``, the clusters' actual
+    centres in the points' space, and the ``offset`` / ``spread`` that say how far apart they are.
     """
     idx = np.arange(len(X)) if rows is None else np.asarray(rows, dtype=np.int64)
     if idx.size == 0:
@@ -468,12 +483,26 @@ def goad_centre_map(detector: GOAD, X: np.ndarray, rows: np.ndarray | None = Non
         out[:, : len(axes)] = (A - mean) @ axes.T
         return out
 
+    sq = ((flat[:, None, :] - centres[None]) ** 2).sum(-1)  # (k * M, M) squared distances to every centre
+    transform = np.tile(np.arange(m), k)
+    own = sq.argmin(axis=1) == transform
+    means, offset, spread = None, float("nan"), float("nan")
+    if X_train is not None:
+        train = detector.features(np.asarray(X_train)).astype(np.float64)  # (n, M, d)
+        mu = train.mean(axis=0)  # (M, d)
+        means = project(mu)
+        offset = float(np.linalg.norm(centres - mu, axis=1).mean())
+        spread = float(np.sqrt(((train - mu) ** 2).sum(-1).mean()))
     return CentreMap(
         points=project(flat),
-        transform=np.tile(np.arange(m), k),
+        transform=transform,
         row=np.repeat(idx, m),
         centres=project(centres),
         explained=explained,
+        own_centre=own,
+        means=means,
+        offset=offset,
+        spread=spread,
     )
 
 

@@ -133,6 +133,7 @@ def goad_centres_figure(
     point_is_anomaly: np.ndarray,
     *,
     focus: np.ndarray | None = None,
+    means: np.ndarray | None = None,
     title: str = "Features of each transformation and the centres c_m",
 ) -> go.Figure:
     """Test features ``f(T(x, m))`` in 2-D coloured by transformation m, with the M centres.
@@ -140,7 +141,9 @@ def goad_centres_figure(
     ``points`` (k, 2), ``transform`` (k,) ints in [0, M), ``centres`` (M, 2), ``names`` M labels,
     ``point_is_anomaly`` (k,) bool: anomalous test points are drawn as open diamonds. ``focus``
     (k,) bool: the axes are fitted to these points and the centres (others may lie outside the
-    view); None = all points. One trace per transformation, then the centres (large crosses).
+    view); None = all points. ``means`` (M, 2): the normal training copies' mean per transformation
+    (large open circles). One trace per transformation, then the means (when given), then the
+    centres (large crosses).
     """
     points, centres = np.asarray(points, dtype=float), np.asarray(centres, dtype=float)
     transform = np.asarray(transform, dtype=int)
@@ -161,6 +164,19 @@ def goad_centres_figure(
             hovertext=np.where(labels[mask], "anomalous test point", "normal test point"),
             hoverinfo="text+name",
         ))
+    colours = [_TRANSFORM_PALETTE[j % len(_TRANSFORM_PALETTE)] for j in range(m)]
+    if means is not None:
+        means = np.asarray(means, dtype=float)
+        if means.shape != (m, 2):
+            raise ValueError(f"means must be ({m}, 2) for {m} names, got {means.shape}")
+        fig.add_trace(go.Scatter(
+            x=means[:, 0], y=means[:, 1], mode="markers", name="normal training mean",
+            marker=dict(symbol="circle-open", size=22, color=colours, line=dict(width=3)),
+            hovertext=[f"mean of f(T(x, {n})) over the normal training rows" for n in names], hoverinfo="text",
+        ))
+        centres_shown = np.concatenate([centres, means])
+    else:
+        centres_shown = centres
     fig.add_trace(go.Scatter(
         x=centres[:, 0], y=centres[:, 1], mode="markers+text", name="centres c_m",
         text=[str(n) for n in names], textposition="top center", textfont=dict(size=FONT_SIZE - 2),
@@ -171,7 +187,7 @@ def goad_centres_figure(
         focus = np.asarray(focus, dtype=bool)
         if focus.shape != (len(points),):
             raise ValueError(f"focus must have shape ({len(points)},), got {focus.shape}")
-        shown = np.concatenate([points[focus], centres])
+        shown = np.concatenate([points[focus], centres_shown])
         lo, hi = shown.min(axis=0), shown.max(axis=0)
         pad = 0.1 * np.maximum(hi - lo, 1e-9)
         fig.update_xaxes(range=[lo[0] - pad[0], hi[0] + pad[0]])
@@ -221,30 +237,33 @@ def per_transform_bar_figure(values: np.ndarray, names: Sequence[str], *,
 # ----------------------------------------------------------------------------- CSI
 def csi_terms_figure(con_parts: np.ndarray, cls_parts: np.ndarray, rotations: Sequence[str], *,
                      reference: float | None = None,
-                     title: str = "How s_CSI adds up (higher = more normal)") -> go.Figure:
-    """A waterfall: the four ``lambda_y s_con(T_y x)`` steps, the four ``lambda'_y l_y(x)_y`` steps, total ``s_CSI``.
+                     title: str = "How the anomaly score −s_CSI adds up (higher = more anomalous)") -> go.Figure:
+    """A waterfall of the anomaly score ``-s_CSI``: the four ``-lambda_y s_con(T_y x)`` steps, the four
+    ``-lambda'_y l_y(x)_y`` steps, and the total ``-s_CSI``.
 
-    ``con_parts``, ``cls_parts`` (4,) for one test point; ``rotations`` the four labels;
-    ``reference``: a dashed line (e.g. the training images' mean ``s_CSI``).
+    ``con_parts``, ``cls_parts`` (4,) for one test point are the paper's terms (normality, higher =
+    more normal); the figure draws them negated, in this project's direction (higher = more
+    anomalous). ``rotations`` the four labels; ``reference``: a dashed line at this anomaly-score
+    value (e.g. the training images' mean ``-s_CSI``).
     """
     con_parts, cls_parts = np.asarray(con_parts, dtype=float), np.asarray(cls_parts, dtype=float)
     if con_parts.shape != (len(rotations),) or cls_parts.shape != (len(rotations),):
         raise ValueError("con_parts and cls_parts must have one entry per rotation")
-    x = [f"con {r}" for r in rotations] + [f"cls {r}" for r in rotations] + ["s_CSI"]
-    y = [*con_parts, *cls_parts, float(con_parts.sum() + cls_parts.sum())]
+    x = [f"−con {r}" for r in rotations] + [f"−cls {r}" for r in rotations] + ["−s_CSI"]
+    y = [*(-con_parts), *(-cls_parts), -float(con_parts.sum() + cls_parts.sum())]
     fig = go.Figure(go.Waterfall(
         x=x, y=y, measure=["relative"] * (2 * len(rotations)) + ["total"],
         text=[f"{v:.3f}" for v in y], textposition="outside",
-        increasing=dict(marker=dict(color=COLOURS["positive"])),
-        decreasing=dict(marker=dict(color=COLOURS["negative"])),
-        totals=dict(marker=dict(color=COLOURS["normal"])),
+        increasing=dict(marker=dict(color=COLOURS["anomaly"])),
+        decreasing=dict(marker=dict(color=COLOURS["normal"])),
+        totals=dict(marker=dict(color=COLOURS["anchor"])),
         connector=dict(line=dict(color="#999999", width=1)),
     ))
     if reference is not None:
         fig.add_hline(y=float(reference), line=dict(color="#333333", width=2, dash="dash"),
-                      annotation_text=f"training mean {reference:.3g}", annotation_position="top left")
+                      annotation_text=f"training mean {reference:.3g}", annotation_position="bottom left")
     fig.update_xaxes(type="category")
-    fig.update_yaxes(title="contribution")
+    fig.update_yaxes(title="contribution to the anomaly score")
     return _style(fig, title, height=400)
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import streamlit as st
 
 from adlab import export, papers, projection, viz
-from adlab.data import DataError, Split
+from adlab.data import DataError, Split, one_class_split
 from adlab.experiment import (
     LABELS,
     METHODS,
@@ -37,8 +38,19 @@ except ImportError:  # a page file run on its own (AppTest.from_file, streamlit 
 DIGITS_NORMAL: tuple[str, ...] = ("3",)  # one normal class, the other nine are anomalies
 LR_CHOICES = (1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2)
 BATCH_CHOICES = (16, 32, 64, 128, 256)
-FAILURES = (ValueError, NonFiniteLoss, DataError)
-PROTOCOLS = {"one-class": "one-class halves", "goad": "GOAD tabular protocol (all anomalies in the test set)"}  # errors the user can fix: st.error, no traceback
+FAILURES = (ValueError, NonFiniteLoss, DataError)  # errors the user can fix: st.error, no traceback
+PROTOCOLS = {"one-class": "one-class halves", "goad": "GOAD tabular protocol (all anomalies in the test set)"}
+#: Cap on the share of anomalies in the one-class test set: anomalies are rare in real data (the Home
+#: page's imbalance), so by default they are a seeded sample of at most 10 % of the test points. With
+#: one normal digit and nine anomalous ones the uncapped test half would be 90 % anomalies.
+TEST_ANOMALY_SHARE = 0.1
+ANOMALY_SHARES = (0.01, 0.05, 0.1, 0.2, 0.5, 1.0)  # 1.0 = no cap: the test half as it is
+COMPARE_MAX_TEST = 5000  # Compare scores the whole test half up to this many rows (a page stays interactive)
+
+
+def share_label(share: float) -> str:
+    """``0.1`` -> ``"at most 10%"``; ``1.0`` -> ``"as in the data"`` (the form's anomaly-share options)."""
+    return "as in the data" if share >= 1.0 else f"at most {share:.0%}"
 
 
 def default_classes(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -69,11 +81,12 @@ class DetectorForm:
     params: dict[str, Any] = field(default_factory=dict)
     protocol: str = "one-class"
     input_shape: tuple[int, ...] = ()  # one input, e.g. (1, 28, 28): picks the quick settings' size
+    test_anomaly_share: float = TEST_ANOMALY_SHARE  # cap on the anomalies' share of the test set; 1.0 = none
 
     @property
     def setting(self) -> tuple:
         """Everything but the detector's knobs: two runs with the same setting can be compared."""
-        return (self.dataset, self.normal, self.anomalous, self.seed, self.protocol)
+        return (self.dataset, self.normal, self.anomalous, self.seed, self.protocol, self.test_anomaly_share)
 
 
 def detector_form(
@@ -109,10 +122,18 @@ def detector_form(
                 protocol = st.radio("Split", list(PROTOCOLS), format_func=PROTOCOLS.get, key=f"{page}_protocol",
                                     horizontal=True,
                                     help="one-class: a seeded half of the rows trains on the normal classes, at most "
-                                         f"{ui.MAX_TEST} test rows. GOAD: half of the normal rows train; the test set is "
+                                         f"{ui.MAX_TEST} test rows ({COMPARE_MAX_TEST:,} on Compare), anomalies "
+                                         "capped as set below. GOAD: half of the normal rows train; the test set is "
                                          "the other half plus every other row as an anomaly (the anomalous-classes "
                                          "box is ignored): the protocol of the GOAD paper's tabular results, so a run "
                                          "on ODDS Thyroid or Arrhythmia can stand beside the paper's F1.")
+            share = float(st.select_slider(
+                "Anomalies in the test set", ANOMALY_SHARES, value=TEST_ANOMALY_SHARE, key=f"{page}_test_anomalies",
+                format_func=share_label,
+                help="Real anomalies are rare. When the anomalous classes hold more than this share of the test "
+                     "half, a seeded sample of them is kept (the normal test points all stay); 'as in the data' "
+                     "keeps them all. AUPRC and F1 depend on this share, AUROC does not. Ignored by GOAD's "
+                     "tabular protocol, which keeps every anomaly."))
             if training:
                 c1, c2, c3, c4 = st.columns(4)
                 _epochs_default(page, epochs[ds.kind] if isinstance(epochs, Mapping) else epochs, ds.kind)
@@ -132,7 +153,7 @@ def detector_form(
     if training:
         params["seed"] = seed
     return DetectorForm(submitted, name, ds.kind, tuple(normal), tuple(anomalous), seed, params, protocol,
-                        tuple(int(d) for d in ds.X.shape[1:]))
+                        tuple(int(d) for d in ds.X.shape[1:]), share)
 
 
 def _epochs_default(page: str, default: int, kind: str) -> None:
@@ -151,8 +172,44 @@ cpu_threads = ui.cpu_threads
 progress_callback = ui.progress_callback
 
 
-def split_of(form: DetectorForm) -> Split:
-    return ui.make_split(form.dataset, form.normal, form.anomalous, form.seed, protocol=form.protocol)
+@st.cache_data(show_spinner=False)
+def _builtin_split(name: str, normal: tuple[str, ...], anomalous: tuple[str, ...], seed: int, share: float | None,
+                   max_test: int) -> Split:
+    return one_class_split(ui.load_dataset(name), list(normal), list(anomalous), seed=seed, max_test=max_test,
+                           test_anomaly_fraction=share)
+
+
+def split_of(form: DetectorForm, *, max_test: int = ui.MAX_TEST) -> Split:
+    """The form's split: GOAD's tabular protocol (:func:`ui.make_split`), or the one-class halves with the
+    anomalies capped at ``form.test_anomaly_share`` of the test set and at most ``max_test`` test rows
+    (an uploaded file also trains on at most :data:`ui.MAX_TRAIN_UPLOAD` normal rows)."""
+    if form.protocol == "goad":
+        return ui.make_split(form.dataset, form.normal, form.anomalous, form.seed, protocol=form.protocol)
+    share = None if form.test_anomaly_share >= 1.0 else float(form.test_anomaly_share)
+    if not form.dataset.startswith("upload:"):
+        return _builtin_split(form.dataset, form.normal, form.anomalous, form.seed, share, max_test)
+    return one_class_split(ui.load_dataset(form.dataset), list(form.normal), list(form.anomalous), seed=form.seed,
+                           max_test=max_test, max_train=ui.MAX_TRAIN_UPLOAD, test_anomaly_fraction=share)
+
+
+def map_rows(n: int, *, seed: int = 0, limit: int = ui.MAX_TEST) -> np.ndarray:
+    """Rows of an ``n``-row test set to draw on a map: all of them, or a seeded sample of ``limit`` (sorted)."""
+    if n <= limit:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, limit, replace=False))
+
+
+def composition(split: Split, stored: dict[str, Any]) -> str:
+    """One sentence on the test set: how many points, how many anomalous (share), and why."""
+    n, k = len(split.X_test), int(np.asarray(split.anomalous_test).sum())
+    text = f"{n} test points, {k} of them anomalous ({k / n:.0%})"
+    share = stored.get("test_anomaly_share")
+    if stored.get("protocol") == "goad":
+        return text + " (GOAD's protocol: every anomaly of the file)"
+    if share is not None and share < 1.0:
+        text += (f"; anomalies are kept to at most {share:.0%} of the test set (a seeded sample of the anomalous "
+                 "classes when the test half holds more), since real anomalies are rare")
+    return text
 
 
 def paper_protocol(form: DetectorForm) -> str | None:
@@ -168,7 +225,8 @@ def paper_protocol(form: DetectorForm) -> str | None:
 def run_context(form: DetectorForm) -> dict[str, Any]:
     """What a stored run keeps besides the run: dataset, class names, split protocol, paper protocol."""
     return {"dataset": form.dataset, "class_names": ui.load_dataset(form.dataset).class_names,
-            "protocol": form.protocol, "paper_protocol": paper_protocol(form), "seed": form.seed}
+            "protocol": form.protocol, "paper_protocol": paper_protocol(form), "seed": form.seed,
+            "test_anomaly_share": form.test_anomaly_share}
 
 
 def train(form: DetectorForm, spec: MethodSpec, *, label: str = "Training…",
@@ -233,8 +291,8 @@ def show_results(page: str, stored: dict[str, Any], *, score_text: str) -> None:
     run: DetectorRun = stored["run"]
     split: Split = stored["split"]
     st.subheader("Detection on the test split")
-    st.caption(f"{ui.dataset_label(stored['dataset'])}: {len(split.X_train)} normal training points; {len(split.X_test)} test "
-               f"points, {int(run.is_anomaly.sum())} of them anomalous. {score_text} AUPRC and F1 depend on "
+    st.caption(f"{ui.dataset_label(stored['dataset'])}: {len(split.X_train)} normal training points; "
+               f"{composition(split, stored)}. {score_text} AUPRC and F1 depend on "
                "the share of anomalies in the test set; F1 flags the top-scored fraction equal to that share.")
     metric_row(run)
     before = run.test_before if run.test_before is not None else run.test_after
@@ -331,5 +389,5 @@ def unlabelled_view(page: str, upload: Any) -> None:
     st.dataframe(table, hide_index=True, height=min(400, 38 + 35 * len(top)), key=f"{page}_u_table")
     split = np.where(np.isin(np.arange(len(run.scores)), run.train_index), "fitted on", "scored only")
     st.download_button("Scores of every row (CSV)", export.scores_csv(run.scores, split=list(split)),
-                       file_name=f"adlab_{page}_{upload.name}_scores.csv", mime="text/csv", key=f"{page}_u_dl_scores",
+                       file_name=f"adlab_{page}_{Path(upload.name).stem}_scores.csv", mime="text/csv", key=f"{page}_u_dl_scores",
                        on_click="ignore", icon=":material/download:")

@@ -62,7 +62,7 @@ if form.submitted:
         try:
             if not methods:
                 raise ValueError("methods is empty: pick at least one method")
-            split = m.split_of(form)
+            split = m.split_of(form, max_test=m.COMPARE_MAX_TEST)
         except m.FAILURES as err:
             status.update(label="Nothing to run", state="error")
             st.error(str(err))
@@ -99,9 +99,10 @@ if not stored:
 runs, split = stored["runs"], stored["split"]
 first = next(iter(runs.values()))
 st.subheader("Scores on the test split")
-st.caption(f"{ui.dataset_label(stored['dataset'])}: {len(split.X_train)} normal training points; {len(split.X_test)} test points, "
-           f"{int(first.is_anomaly.sum())} of them anomalous. Total time {stored['seconds']:.1f} s (training, "
-           "scoring, feature extraction). F1 flags the top-scored fraction equal to the share of anomalies.")
+st.caption(f"{ui.dataset_label(stored['dataset'])}: {len(split.X_train)} normal training points; "
+           f"{m.composition(split, stored)}: the whole test half (Compare scores up to {m.COMPARE_MAX_TEST:,} test "
+           f"rows). Total time {stored['seconds']:.1f} s (training, scoring, feature extraction). F1 flags the "
+           "top-scored fraction equal to the share of anomalies.")
 rows = summary_rows(runs)
 st.dataframe(
     {key: [round(r[key], 3) if isinstance(r[key], float) else r[key] for r in rows] for key in rows[0]},
@@ -110,13 +111,17 @@ st.dataframe(
 ui.chart(viz.roc_figure({LABELS[name]: (run.is_anomaly, run.scores) for name, run in runs.items()}), f"{PAGE}_roc")
 
 st.subheader("Feature spaces after training")
-groups = group_identical({name: run.test_after for name, run in runs.items()})
+shown = m.map_rows(len(first.scores), seed=stored["seed"])  # the maps draw at most ui.MAX_TEST points
+groups = group_identical({name: run.test_after[shown] for name, run in runs.items()})
 maps = {" = ".join(LABELS[n].replace(" (raw input)", "") for n in names)
         + (" (raw input)" if all(n not in ("deepsvdd", "goad", "droc", "csi") for n in names) else ""):
         m.umap_cached(feats) for names, feats in groups.items()}
-ui.chart(vd.umap_grid_figure(maps, first.is_anomaly, cols=3, hover=m.hover_labels(stored, first.y_test)),
-         f"{PAGE}_umaps")
-st.caption("UMAP of the test points in each method's feature space (what `embed` returns: φ(x) for Deep SVDD, "
+ui.chart(vd.umap_grid_figure(maps, first.is_anomaly[shown], cols=3,
+                             hover=m.hover_labels(stored, first.y_test[shown])), f"{PAGE}_umaps")
+st.caption(("UMAP of the test points" if len(shown) == len(first.scores) else
+            f"UMAP of {len(shown)} of the {len(first.scores)} test points (a seeded sample; the table and the ROC "
+            "use them all)")
+           + " in each method's feature space (what `embed` returns: φ(x) for Deep SVDD, "
            "the untransformed copy's features for GOAD, normalised encoder features for DROC, encoder features "
            "for CSI; the baselines share one panel, since they all see the input itself).")
 ex.section(PAGE, lambda: ex.compare_files(stored), stem=ui.file_stem(PAGE, {**stored, "run": None}))

@@ -18,11 +18,11 @@ from adlab.experiment import MethodSpec, csi_variant_metrics
 PAGE = "csi"
 ui.begin(PAGE)
 ROTATIONS = ("0°", "90°", "180°", "270°")
-VARIANTS = {
-    "s_con": "s_con (SimCLR-style, upright image only)",
-    "s_con_si": "s_con-SI (contrastive, all rotations)",
-    "s_cls_si": "s_cls-SI (rotation classifier)",
-    "s_csi": "s_CSI = s_con-SI + s_cls-SI",
+VARIANTS = {  # anomaly scores: each the negated normality score of the paper
+    "s_con": "−s_con (SimCLR-style, upright image only)",
+    "s_con_si": "−s_con-SI (contrastive, all rotations)",
+    "s_cls_si": "−s_cls-SI (rotation classifier)",
+    "s_csi": "−s_CSI = −(s_con-SI + s_cls-SI), the page's score",
 }
 
 st.title("CSI: contrasting shifted instances")
@@ -112,12 +112,14 @@ run, terms = stored["run"], stored["terms"]
 st.header("What each part of the score is worth")
 variants = csi_variant_metrics(terms, run.is_anomaly)
 st.dataframe({
-    "score (negated: higher = more anomalous)": [VARIANTS[k] for k in variants],
+    "anomaly score (higher = more anomalous)": [VARIANTS[k] for k in variants],
     "AUROC": [round(v["auroc"], 3) for v in variants.values()],
     "AUPRC": [round(v["auprc"], 3) for v in variants.values()],
     "F1": [round(v["f1"], 3) for v in variants.values()],
 }, hide_index=True, key=f"{PAGE}_variants")
-st.caption("The same trained network scored four ways: the paper's ablation in miniature.")
+st.caption("The same trained network scored four ways: the paper's ablation in miniature. The paper's s terms "
+           "are normality scores (higher = more normal); each row ranks by minus its term, so higher = more "
+           "anomalous, as everywhere in this app.")
 
 st.header("One test point: the score, term by term")
 
@@ -128,9 +130,13 @@ def point_view() -> None:
     weights = run.detector.weights
     con, cls = terms["con_parts"][i], terms["cls_parts"][i]
     c1, c2, c3 = st.columns(3)
-    c1.metric("s_con-SI", f"{terms['s_con_si'][i]:.4f}")
-    c2.metric("s_cls-SI", f"{terms['s_cls_si'][i]:.4f}")
-    c3.metric("s_CSI", f"{terms['s_csi'][i]:.4f}", help="= s_con-SI + s_cls-SI; the anomaly score is −s_CSI.")
+    c1.metric("−s_con-SI", f"{-terms['s_con_si'][i]:.4f}",
+              help="The contrastive part of the anomaly score (higher = more anomalous): minus the paper's s_con-SI.")
+    c2.metric("−s_cls-SI", f"{-terms['s_cls_si'][i]:.4f}",
+              help="The rotation-classifier part of the anomaly score: minus the paper's s_cls-SI.")
+    c3.metric("Anomaly score −s_CSI", f"{-terms['s_csi'][i]:.4f}",
+              help="= −s_con-SI − s_cls-SI, the score above (higher = more anomalous); the paper's s_CSI is its "
+                   "negative, a normality score.")
     table = {
         "rotation": list(ROTATIONS),
         "max cos to training": np.round(terms["max_cos"][i], 4),
@@ -143,12 +149,15 @@ def point_view() -> None:
         "λ'_y · l_y": np.round(cls, 4),
     }
     st.dataframe(table, hide_index=True, key=f"{PAGE}_terms_table")
-    st.caption(f"s_con (the plain SimCLR-style score, upright image only) = {terms['s_con'][i]:.4f}. "
-               "s_con-SI is the sum of the λ_y · s_con column, s_cls-SI the sum of the λ'_y · l_y column.")
-    ui.chart(vd.csi_terms_figure(con, cls, ROTATIONS, reference=stored["train_s_csi"]), f"{PAGE}_terms_fig")
-    st.caption("Each λ scales its term so that its mean over the training images is about 1 (a training image is "
-               f"its own nearest neighbour), so a training image scores about 8 (here {stored['train_s_csi']:.2f} "
-               "on average, the dashed line). Terms well below 1 show where this point looks unlike the normal data.")
+    st.caption("**The table holds the paper's terms, which point the other way: higher = more normal.** "
+               f"s_con (the plain SimCLR-style score, upright image only) = {terms['s_con'][i]:.4f}. "
+               "s_con-SI is the sum of the λ_y · s_con column, s_cls-SI the sum of the λ'_y · l_y column; the "
+               "anomaly score is minus their sum.")
+    ui.chart(vd.csi_terms_figure(con, cls, ROTATIONS, reference=-stored["train_s_csi"]), f"{PAGE}_terms_fig")
+    st.caption("The chart adds up the anomaly score −s_CSI from the negated terms. Each λ scales its term so that "
+               "its mean over the training images is about 1 (a training image is its own nearest neighbour), so "
+               f"a training image's anomaly score is about −8 (here {-stored['train_s_csi']:.2f} on average, the "
+               "dashed line). A step well above −1 shows where this point looks unlike the normal data.")
 
 
 point_view()

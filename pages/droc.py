@@ -56,7 +56,14 @@ with st.expander("Paper, numbers, and how this app differs", expanded=False):
         "them below and see.\n"
         "- **Here:** a small CNN on 8×8 digits, a few seconds of training; the Gaussian stage 2 is the default "
         "because it scores best with these small encoders. On the toy sets (rows, not images) there is no "
-        "rotation: distribution augmentation is switched off and the views come from noise and masking."
+        "rotation: distribution augmentation is switched off and the views come from noise and masking.\n"
+        "- **Gain from training, measured here** (not a paper number): on 8×8 digits an untrained encoder is "
+        "already a good feature space, so training adds little. Default run (digit 3, seed 0): AUROC 0.971 "
+        "untrained → 0.991 trained. Over seeds 0-3 the change ranges from −0.015 to +0.051: the default test "
+        "set holds about nine anomalies, so differences of a few hundredths are within its noise. Without "
+        "distribution augmentation the trained encoder scores below the untrained one (digit 3, seeds 0-2, "
+        "400 test points without the anomaly cap: −0.026, −0.022, −0.013, against −0.003, +0.009, +0.024 "
+        "with it)."
     )
 
 # ----------------------------------------------------------------------------- training

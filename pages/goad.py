@@ -114,20 +114,33 @@ names = transform_names(det)
 # ----------------------------------------------------------------------------- centres
 st.header("The transformation centres")
 rows = balanced_rows(run.is_anomaly, 40, seed=0)
-cmap = goad_centre_map(det, split.X_test, rows)
+cmap = goad_centre_map(det, split.X_test, rows, X_train=split.X_train)
 normal_points = ~run.is_anomaly[cmap.row]
 ui.chart(vd.goad_centres_figure(cmap.points, cmap.transform, cmap.centres, names, ~normal_points,
-                                focus=normal_points), f"{PAGE}_centres")
-lo = np.concatenate([cmap.points[normal_points], cmap.centres]).min(axis=0)
-hi = np.concatenate([cmap.points[normal_points], cmap.centres]).max(axis=0)
+                                focus=normal_points, means=cmap.means), f"{PAGE}_centres")
+lo = np.concatenate([cmap.points[normal_points], cmap.centres, cmap.means]).min(axis=0)
+hi = np.concatenate([cmap.points[normal_points], cmap.centres, cmap.means]).max(axis=0)
 outside = int(((cmap.points < lo - 0.1 * (hi - lo)) | (cmap.points > hi + 0.1 * (hi - lo))).any(axis=1).sum())
+if cmap.offset > cmap.spread:  # the centres the score uses sit away from the clusters (see goad_centre_map)
+    where = (f"The crosses are the centres c_m the score uses: the batch means of the last training epoch, taken "
+             "in training mode (BatchNorm on each batch's statistics, weights still moving), as the official code "
+             "does. The points are computed as for scoring (eval mode, BatchNorm on its running statistics), so "
+             "the normal copies cluster around the open circles (their mean over the normal training rows), not "
+             f"at the crosses: {cmap.offset:.2g} apart on average, against a spread of {cmap.spread:.2g} within a "
+             "cluster. The score only compares distances to the crosses")
+else:
+    where = ("The normal copies of each colour are centred on their cross (the open circle, their mean over the "
+             "normal training rows, sits on it). The score compares distances to the crosses")
+own_normal, own_anomalous = cmap.own_centre[normal_points].mean(), cmap.own_centre[~normal_points].mean()
+stray = ("the anomalous copies stray towards other centres, or far from all" if own_normal > own_anomalous + 0.1
+         else "here the anomalous copies find their own centre about as often, so the score hardly separates them")
 st.caption(f"Features f(T(x, m)) of {len(rows)} test points (up to 40 normal as circles, 40 anomalous as open "
            f"diamonds) under each of the M = {len(names)} transformations, coloured by m, and the centres c_m "
            f"(crosses), on the plane through the centres that keeps the most of their spread "
            f"({cmap.explained:.0%}). The view fits the normal points"
-           + (f"; {outside} anomalous points lie outside it." if outside else ".")
-           + " Normal copies cluster at the centre of their own colour; anomalous ones stray towards other "
-           "centres, or far from all.")
+           + (f"; {outside} anomalous points lie outside it. " if outside else ". ") + where
+           + f": {own_normal:.0%} of the normal copies shown are nearer their own c_m than any other (in the full "
+           f"feature space), against {own_anomalous:.0%} of the anomalous copies; {stray}.")
 
 # ----------------------------------------------------------------------------- one point
 st.header("One test point: which centre does each copy find?")

@@ -139,6 +139,14 @@ def test_goad_helpers(digits_split, toy_split):
     assert cmap.points.shape == (40, 2) and cmap.centres.shape == (4, 2)
     assert list(cmap.transform[:4]) == [0, 1, 2, 3] and list(cmap.row[:4]) == [rows[0]] * 4
     assert 0.0 < cmap.explained <= 1.0
+    assert cmap.own_centre.shape == (40,) and cmap.means is None and np.isnan(cmap.offset)
+    # with the training rows: the clusters' own centres, computed as the points are (eval mode)
+    with_means = goad_centre_map(run.detector, digits_split.X_test, rows, X_train=digits_split.X_train)
+    assert with_means.means.shape == (4, 2) and np.isfinite(with_means.offset) and with_means.spread > 0
+    feats = run.detector.features(digits_split.X_train).astype(np.float64).mean(axis=0)  # (M, d)
+    expect = np.linalg.norm(np.asarray(run.detector.centers_, np.float64) - feats, axis=1).mean()
+    assert with_means.offset == pytest.approx(expect, rel=1e-5)
+    np.testing.assert_allclose(with_means.points, cmap.points)
     tab = run_detector(toy_split, MethodSpec.quick("goad", "tabular", n_transforms=6, epochs=1), device="cpu",
                        before=False)
     assert transform_names(tab.detector) == [f"W{m}" for m in range(1, 7)]

@@ -8,8 +8,10 @@ uploads through the real widget.
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from adlab.data import one_class_split
 from adlab.data.upload import load_upload
 from pages import _upload
 from tests.uploads import sample_csv, sample_image_zip
@@ -120,6 +122,44 @@ def test_unlabelled_upload_is_scored_row_by_row():
     assert table["score"].is_monotonic_decreasing and table["row"].between(0, 239).all()
     assert not any(m.label == "AUROC" for m in at.metric)
     assert "Scores of every row (CSV)" in {b.proto.label for b in at.get("download_button")}
+
+
+def test_unlabelled_scores_download_is_named_after_the_file_stem(monkeypatch):
+    """Issue 9 point 7: ``adlab_goad_cardio_nolabel_scores.csv``, not ``..._cardio_nolabel.csv_scores.csv``."""
+    names = []
+    real = st.download_button
+
+    def recording(*args, **kwargs):
+        names.append(kwargs.get("file_name"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(st, "download_button", recording)
+    entry = _entry("cardio_nolabel.csv", _without_labels(sample_csv()), label_column=None)
+    at = _page("goad", entry)
+    _choose_upload(at, "goad", "cardio_nolabel.csv")
+    at.button(key="goad_u_train").click().run(timeout=240)
+    assert not at.exception, at.exception
+    assert "adlab_goad_cardio_nolabel_scores.csv" in names, names
+
+
+def test_compare_tests_the_whole_test_half_of_an_uploaded_table():
+    """Issue 9 point 4: Compare scores every test row of an uploaded table (not 400), anomalies a minority."""
+    entry = _entry("flows1000.csv", sample_csv(n=1000))
+    at = _page("compare", entry)
+    _choose_upload(at, "compare", "flows1000.csv")
+    at.multiselect(key="compare_methods_tabular").set_value(["knn", "iforest"])
+    at.button(key="compare_run").click().run(timeout=240)
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    split = at.session_state["compare_results"]["split"]
+    assert len(split.X_test) > 400, "no 400-row cap"
+    whole = one_class_split(entry["dataset"] or entry["upload"].to_dataset(), ["normal"], ["attack"], seed=0,
+                            test_anomaly_fraction=0.1)
+    assert len(split.X_test) == len(whole.X_test), "every normal row of the test half"
+    n, k = len(split.X_test), int(split.anomalous_test.sum())
+    assert 0 < k <= 0.1 * n
+    assert any(f"{n} test points, {k} of them anomalous" in c.value and "5,000" in c.value for c in at.caption)
+    assert any(f"UMAP of 400 of the {n} test points" in c.value for c in at.caption), "the maps say they sample"
 
 
 def test_compare_scores_an_unlabelled_upload_with_a_chosen_method():

@@ -50,6 +50,7 @@ def one_class_split(
     seed: int = 0,
     max_train: int | None = None,
     max_test: int | None = None,
+    test_anomaly_fraction: float | None = None,
 ) -> Split:
     """Split ``ds`` for one-class anomaly detection.
 
@@ -59,7 +60,11 @@ def one_class_split(
     ``c`` of the training set: ``n_anom = round(c * n_train)`` with ``n_train = n_normal + n_anom``.
     Test = the normal- and anomaly-class rows of the test half. Rows of classes that are neither
     normal nor anomalous are left out. ``max_train`` / ``max_test`` subsample without replacement,
-    keeping the anomaly fraction (of the training set; of the test set, stratified). Classes are
+    keeping the anomaly fraction (of the training set; of the test set, stratified).
+    ``test_anomaly_fraction = a`` caps the share of anomalies in the test set at ``a`` (in (0, 1)):
+    when the test half holds more, a seeded sample of ``max(1, floor(a / (1 - a) * n_normal_test))``
+    anomaly rows is kept (before ``max_test``), so anomalies stay a minority as in real data; a test
+    half already below the cap is left as it is. Classes are
     given as indices or names; ``anomaly_classes=None`` means every class that is not normal.
     The same arguments give the same split; train and test rows are always disjoint.
     """
@@ -83,6 +88,8 @@ def one_class_split(
         raise ValueError(f"train_fraction must lie in (0, 1), got {train_fraction!r}")
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if test_anomaly_fraction is not None and not 0.0 < test_anomaly_fraction < 1.0:
+        raise ValueError(f"test_anomaly_fraction must be None or lie in (0, 1), got {test_anomaly_fraction!r}")
     for arg, value in (("max_train", max_train), ("max_test", max_test)):
         if value is not None and (not isinstance(value, (int, np.integer)) or value < 2):
             raise ValueError(f"{arg} must be None or an integer >= 2, got {value!r}")
@@ -127,6 +134,10 @@ def one_class_split(
             f"the test half of {ds.name} has no {which}-class rows, so detection cannot be scored; "
             "use a larger dataset or other classes"
         )
+    if test_anomaly_fraction is not None:
+        # the largest k with k / (n_normal + k) <= a, plus a small tolerance for float rounding
+        keep = max(1, int(np.floor(test_anomaly_fraction / (1.0 - test_anomaly_fraction) * len(test_normal) + 1e-9)))
+        test_anomaly = _subsample(test_anomaly, keep, rng)
     if max_test is not None and len(test_normal) + len(test_anomaly) > max_test:
         frac = len(test_anomaly) / (len(test_normal) + len(test_anomaly))
         n_test_anom = min(max(1, int(round(frac * max_test))), max_test - 1)
