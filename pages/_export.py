@@ -30,6 +30,15 @@ PROTOCOL_NOTE = ("the app's one-class split (a seeded half of the rows trains on
                  f"{ui.MAX_TEST} test rows)")
 
 
+def protocol_note(stored: dict[str, Any]) -> str:
+    """The split a detector run used, with its cap on the anomalies' share of the test set."""
+    share = stored.get("test_anomaly_share")
+    cap = ("anomalies as in the data" if share is None or share >= 1.0
+           else f"anomalies at most {share:.0%} of the test set, a seeded sample")
+    return ("the app's one-class split (a seeded half of the rows trains on the normal classes; "
+            f"{cap}; at most {ui.MAX_TEST} test rows, 5,000 on Compare)")
+
+
 def _dataset_text(stored: dict[str, Any]) -> str:
     return ui.dataset_label(stored["dataset"]) if stored["dataset"].startswith("upload:") else stored["dataset"]
 
@@ -86,7 +95,7 @@ def detector_files(page: str, stored: dict[str, Any]) -> Files:
         dataset_note=_classes_note(stored), config=params, seed=int(params.get("seed", 0)), device=device,
         seconds=run.fit_seconds, metrics=run.metrics, n_train=len(split.X_train), n_test=len(split.X_test),
         n_anomalies=int(run.is_anomaly.sum()), method=run.method, protocol=stored.get("paper_protocol"),
-        extra={"split": GOAD_NOTE if stored.get("protocol") == "goad" else PROTOCOL_NOTE,
+        extra={"split": GOAD_NOTE if stored.get("protocol") == "goad" else protocol_note(stored),
                "scoring time (s)": f"{run.score_seconds:.2f}"})
     return files
 

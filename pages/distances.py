@@ -293,7 +293,8 @@ with left:
     ss[CURRENT] = edited
     metric_key = st.selectbox("Distance", list(LABELS), key=f"{PAGE}_metric", format_func=LABELS.get)
     distance = distance_by_key(metric_key)
-    st.latex(distance.latex)
+    for part in distance.latex.split(r", \quad "):  # one line each: a learned distance's two parts fit the column
+        st.latex(part)
     st.markdown(f"**Theory:** {distance.claim}  \n*{theory(distance)}* (claimed on: {distance.domain})")
 
 points = clean_points(edited)
