@@ -55,16 +55,16 @@ def test_collinear_preset_breaks_triangle_for_squared_euclidean_not_for_euclidea
 
 def test_invalid_points_warn_instead_of_failing():
     nan_row = pd.DataFrame({"coordinate 1": [0.0, 1.0, 2.0], "coordinate 2": [0.0, np.nan, 1.0]})
-    at = _app(distances_points=nan_row)
+    at = _app(_distances_table=nan_row)
     assert not at.exception
     assert any("Row 1" in w.value and "coordinate 2" in w.value for w in at.warning)
 
     zero = pd.DataFrame({"coordinate 1": [0.0, 1.0, 0.0], "coordinate 2": [0.0, 0.0, 1.0]})
-    at = _app(distances_points=zero, distances_metric="cosine")
+    at = _app(_distances_table=zero, distances_metric="cosine")
     assert not at.exception
     assert any("zero vector" in w.value for w in at.warning)
 
-    at = _app(distances_points=zero, distances_metric="kl_divergence")
+    at = _app(_distances_table=zero, distances_metric="kl_divergence")
     assert not at.exception
     assert any("probability vectors" in w.value for w in at.warning)
 
@@ -73,15 +73,19 @@ def test_comparison_table_covers_every_distance_and_axiom():
     at = _app()
     table = at.dataframe[-1].value
     assert len(table) == 8  # seven registered distances and the demo learned distance
+    # plain words, no emoji (was ✅ / ❌, boxes in a browser without an emoji font, as Debian's chromium)
+    cells = "".join(str(v) for v in table.to_numpy().ravel())
+    assert not [c for c in cells if 0x2600 <= ord(c) <= 0x27BF or ord(c) >= 0x1F000], cells
+    assert set(table.filter(like="·").to_numpy().ravel()) <= {"holds", "BREAKS", "undefined", "no points"}
     sq = table.loc["squared Euclidean"]
-    assert sq["triangle · your points"] == "❌ breaks"
-    assert sq["triangle · random sample"] == "❌ breaks"
+    assert sq["triangle · your points"] == "BREAKS"
+    assert sq["triangle · random sample"] == "BREAKS"
     assert "triangle can break" in sq["theory"]
     eu = table.loc["Euclidean"]
-    assert all(eu[f"{a} · {on}"] == "✅ holds" for a in ("non-negativity", "identity", "symmetry", "triangle")
+    assert all(eu[f"{a} · {on}"] == "holds" for a in ("non-negativity", "identity", "symmetry", "triangle")
                for on in ("your points", "random sample"))
-    assert table.loc["cosine distance 1 − cos", "identity · your points"] == "— undefined"  # zero vector x0
-    assert table.loc["KL divergence", "symmetry · random sample"] == "❌ breaks"
+    assert table.loc["cosine distance 1 − cos", "identity · your points"] == "undefined"  # zero vector x0
+    assert table.loc["KL divergence", "symmetry · random sample"] == "BREAKS"
 
     at.button(key="distances_preset_learned").click().run()  # also selects the demo f(x) = x_1
     assert not at.exception and at.selectbox(key="distances_metric").value == "learned_demo"
