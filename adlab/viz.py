@@ -201,6 +201,44 @@ def embedding_by_score_figure(points: np.ndarray, scores: np.ndarray, hover: Seq
     return _style(fig, title, height=460)
 
 
+LABEL_FONT_SIZE = 14  # px, text printed on the markers of the circle figure
+LABELLED_MARKER_MIN = 28  # px: a two-character label at LABEL_FONT_SIZE fits inside the marker
+ANCHOR_MARKER_SIZE = 40  # px: the star's inner pentagon holds the anchor's label
+ARROW_LENGTH = 0.5  # data units: the anchor's descent direction is drawn with this length
+_CIRCLE_HALF_WIDTH = 1.6  # the axes never show less than [-1.6, 1.6] (the unit circle with room around it)
+_CIRCLE_HEIGHT = 600  # px
+
+
+def relative_luminance(colour: str) -> float:
+    """WCAG 2 relative luminance of a ``#rrggbb`` colour, in ``[0, 1]``."""
+    rgb = np.array([int(colour.lstrip("#")[i : i + 2], 16) for i in (0, 2, 4)]) / 255.0
+    lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return float(lin @ np.array([0.2126, 0.7152, 0.0722]))
+
+
+def contrast_ratio(fg: str, bg: str) -> float:
+    """WCAG 2 contrast ratio of two ``#rrggbb`` colours, from 1 (none) to 21 (black on white)."""
+    hi, lo = sorted((relative_luminance(fg), relative_luminance(bg)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def text_colour_on(colour: str) -> str:
+    """Black or white, whichever reads better on a marker of ``colour``."""
+    return max(("#111111", "#ffffff"), key=lambda fg: contrast_ratio(fg, colour))
+
+
+def _square_range(xs: Sequence[np.ndarray], ys: Sequence[np.ndarray], pad: float = 0.06) -> tuple[list[float], list[float]]:
+    """Equal-length x and y ranges that hold every given coordinate with ``pad`` of the span to
+    spare on each side, and never less than ``[-1.6, 1.6]`` (so a small figure does not zoom in)."""
+    x, y = np.concatenate([np.ravel(v) for v in xs]), np.concatenate([np.ravel(v) for v in ys])
+    lo = np.minimum([x.min(), y.min()], -_CIRCLE_HALF_WIDTH)
+    hi = np.maximum([x.max(), y.max()], _CIRCLE_HALF_WIDTH)
+    centre, half = (lo + hi) / 2.0, float((hi - lo).max()) / 2.0
+    if half > _CIRCLE_HALF_WIDTH:  # something reaches past the default box: zoom out, with room to spare
+        half *= 1.0 + pad
+    return [float(centre[0] - half), float(centre[0] + half)], [float(centre[1] - half), float(centre[1] + half)]
+
+
 def circle_batch_figure(
     points: np.ndarray,
     anchor: int,
@@ -218,10 +256,12 @@ def circle_batch_figure(
     ``points`` ``(n, 2)``; ``groups`` ``n`` legend names (``"anchor"``, ``"positive"``,
     ``"negative"``, ``"easy"``, ``"semi-hard"``, ``"hard"``, ``"other"``), one trace each, coloured
     by :data:`COLOURS`; ``sizes`` ``(n,)`` in ``[0, 1]`` scale the markers (the term's weight);
-    ``text`` is printed on the markers (e.g. the class); ``rings`` are ``(radius, name)`` circles
-    around the anchor (Euclidean radius); ``step`` ``(2,)`` draws the anchor's gradient-descent
-    direction as an arrow. Trace order: unit circle, rings, the groups in order of appearance,
-    the anchor last (on top).
+    ``text`` is printed on the markers (e.g. the class) in black or white, whichever contrasts more
+    with the marker, and a labelled marker is never smaller than :data:`LABELLED_MARKER_MIN` pixels;
+    ``rings`` are ``(radius, name)`` circles around the anchor (Euclidean radius); ``step`` ``(2,)``
+    draws the anchor's gradient-descent direction as an arrow of length :data:`ARROW_LENGTH`.
+    The axes are square and hold every ring, point and the arrow (never less than ``[-1.6, 1.6]``).
+    Trace order: unit circle, rings, the groups in order of appearance, the anchor last (on top).
     """
     points = np.asarray(points, dtype=float)
     groups = np.asarray(groups, dtype=object)
@@ -230,36 +270,49 @@ def circle_batch_figure(
         raise ValueError(f"points must be (n, 2), got {points.shape}")
     if len(groups) != len(points) or len(sizes) != len(points):
         raise ValueError("groups and sizes must have one entry per point")
+    if not 0 <= anchor < len(points):
+        raise ValueError(f"anchor must be a row of points (0..{len(points) - 1}), got {anchor!r}")
     hover_arr = np.asarray(hover if hover is not None else [""] * len(points), dtype=object)
     text_arr = np.asarray(text if text is not None else [""] * len(points), dtype=object)
+    labelled = np.array([bool(str(t)) for t in text_arr])
+    # marker diameter in pixels: the term's weight on top of a floor that keeps a label readable
+    px = np.where(labelled, LABELLED_MARKER_MIN + 26 * sizes, 10 + 30 * sizes)
+    px[anchor] = ANCHOR_MARKER_SIZE
     t = np.linspace(0.0, 2.0 * np.pi, 181)
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=np.cos(t), y=np.sin(t), mode="lines", name="unit circle",
                              line=dict(color="#dddddd", width=1), hoverinfo="skip"))
     a = points[anchor]
+    xs, ys = [np.cos(t), points[:, 0]], [np.sin(t), points[:, 1]]
     for (radius, name), dash in zip(rings, ("dot", "dash", "dashdot"), strict=False):
-        fig.add_trace(go.Scatter(x=a[0] + radius * np.cos(t), y=a[1] + radius * np.sin(t), mode="lines",
-                                 name=name, line=dict(color="#555555", width=2, dash=dash), hoverinfo="skip"))
+        rx, ry = a[0] + radius * np.cos(t), a[1] + radius * np.sin(t)
+        xs.append(rx)
+        ys.append(ry)
+        fig.add_trace(go.Scatter(x=rx, y=ry, mode="lines", name=name,
+                                 line=dict(color="#555555", width=2, dash=dash), hoverinfo="skip"))
     order = [g for g in dict.fromkeys(groups) if g != "anchor"] + (["anchor"] if "anchor" in groups else [])
     for group in order:  # order of first appearance, the anchor last so that it is drawn on top
         mask = groups == group
-        base = 26 if group == "anchor" else 10
+        colour = COLOURS.get(str(group), "#7f7f7f")
         fig.add_trace(go.Scatter(
             x=points[mask, 0], y=points[mask, 1], mode="markers+text", name=str(group),
-            text=text_arr[mask], textposition="middle center", textfont=dict(color="white", size=12),
+            text=text_arr[mask], textposition="middle center",
+            textfont=dict(color=text_colour_on(colour), size=LABEL_FONT_SIZE),
             hovertext=hover_arr[mask], hoverinfo="text",
-            marker=dict(color=COLOURS.get(str(group), "#7f7f7f"), size=base + 30 * sizes[mask],
-                        line=dict(color="white", width=1),
+            marker=dict(color=colour, size=px[mask], line=dict(color="white", width=1),
                         symbol="star" if group == "anchor" else "circle"),
         ))
     if step is not None and float(np.linalg.norm(step)) > 1e-9:
-        tip = a + 0.5 * np.asarray(step, dtype=float) / float(np.linalg.norm(step))
+        tip = a + ARROW_LENGTH * np.asarray(step, dtype=float) / float(np.linalg.norm(step))
+        xs.append(tip[:1])
+        ys.append(tip[1:])
         fig.add_annotation(x=tip[0], y=tip[1], ax=a[0], ay=a[1], xref="x", yref="y", axref="x", ayref="y",
                            showarrow=True, arrowhead=3, arrowwidth=3, arrowcolor=COLOURS["anchor"], text="")
-    fig.update_xaxes(range=[-1.6, 1.6], showgrid=False, zeroline=False, showticklabels=False)
-    fig.update_yaxes(range=[-1.6, 1.6], showgrid=False, zeroline=False, showticklabels=False,
-                     scaleanchor="x", scaleratio=1)
-    return _style(fig, title, height=600, legend=_LEGEND_BELOW)
+    xr, yr = _square_range(xs, ys)
+    fig.update_xaxes(range=xr, showgrid=False, zeroline=False, showticklabels=False, constrain="domain")
+    fig.update_yaxes(range=yr, showgrid=False, zeroline=False, showticklabels=False,
+                     scaleanchor="x", scaleratio=1, constrain="domain")
+    return _style(fig, title, height=_CIRCLE_HEIGHT, legend=_LEGEND_BELOW)
 
 
 def breakdown_bar_figure(

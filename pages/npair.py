@@ -15,6 +15,9 @@ PAGE = "npair"
 ui.begin(PAGE)
 BATCH = instant.pair_batch()  # 5 classes, one (anchor, positive) pair each, fixed seed
 N = len(BATCH.points) // 2
+# knobs shown both in the instant view and in the training form (the form starts from the view's)
+LINKS = (ui.Link("npair_normalize_instant", "npair_normalize", "normalisation"),
+         ui.Link("npair_l2_instant", "npair_l2", "λ"))
 
 st.title("N-pair loss")
 st.markdown(
@@ -46,8 +49,9 @@ with st.expander("Paper, defaults, and where implementations differ", expanded=T
         "- **Why a penalty:** without normalisation, making every embedding longer multiplies all logits "
         "and sharpens the softmax, so the loss can fall just by growing the vectors. The instant view "
         "below shows this: move the length slider with normalisation off.\n"
-        "- **Seminar and many implementations:** the cosine (normalised) version, which this app trains "
-        "with by default; tick it off in the form to train the paper's version with $\\lambda$."
+        "- **Seminar and many implementations:** the cosine (normalised) version. The training form below "
+        "starts from the instant view's settings, i.e. the paper's version (not normalised, "
+        "$\\lambda = 0.002$); tick *Normalise* there to train the cosine version."
     )
 
 # ----------------------------------------------------------------------------- instant view
@@ -78,12 +82,21 @@ def instant_view() -> None:
                "weight on the anchor (the softmax probability for a negative, probability − 1 for the "
                "positive); the arrow = the direction gradient descent moves the anchor.")
     ui.chart(ui.breakdown_figure(view), "npair_instant_bars")
+    ui.end_instant_view(PAGE, LINKS)
 
 
 instant_view()
 
 # ----------------------------------------------------------------------------- live run
 st.header("Train an encoder with the N-pair loss")
+st.markdown(
+    "**What to look for.** The default split trains on the digits 2, 3, 5 and 8 and asks whether a 9, never "
+    "seen in training, stands out. A 9 is written much like a 3, 5 or 8, so the untrained encoder's score is "
+    "weak (AUROC 0.875 at seed 0). The form starts from the instant view's settings, the paper's version "
+    "(unnormalised inner products, penalty λ = 0.002): about 0.95 after 16 epochs. Tick *Normalise* and train "
+    "again: the cosine version reaches about 0.98 on this split, because the embeddings can no longer lower the "
+    "loss just by growing longer (the instant view above). Other seeds move these numbers by a few hundredths."
+)
 st.caption("Each batch holds groups of one (anchor, positive) pair per normal class; pick at least two "
            "normal classes.")
 
@@ -91,9 +104,9 @@ st.caption("Each batch holds groups of one (anchor, positive) pair per normal cl
 def knobs() -> dict:
     c1, c2 = st.columns(2)
     return dict(
-        normalize=bool(c1.checkbox("Normalise (cosine version)", value=True, key="npair_normalize")),
-        l2_reg=float(c2.select_slider("Penalty λ", [0.0, 0.002, 0.01, 0.05], value=0.0, key="npair_l2")),
+        normalize=bool(c1.checkbox("Normalise (cosine version)", value=False, key="npair_normalize")),
+        l2_reg=float(c2.select_slider("Penalty λ", [0.0, 0.002, 0.01, 0.05], value=0.002, key="npair_l2")),
     )
 
 
-ui.live_run(PAGE, "npair", knobs, epochs=8, batch_size=128, lr=1e-3)
+ui.live_run(PAGE, "npair", knobs, epochs=16, batch_size=128, lr=1e-3, links=LINKS)

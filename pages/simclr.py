@@ -15,6 +15,8 @@ PAGE = "simclr"
 ui.begin(PAGE)
 BATCH = instant.view_batch()  # 6 instances x 2 views, fixed seed
 N = len(BATCH.points) // 2
+# knobs shown both in the instant view and in the training form (the form starts from the view's)
+LINKS = (ui.Link("simclr_tau", "simclr_train_tau", "τ"), ui.Link("simclr_decoupled_instant", "simclr_decoupled", "decoupled"))
 
 st.title("SimCLR and the NT-Xent loss")
 st.markdown(
@@ -77,12 +79,22 @@ def instant_view() -> None:
                "positive). Low τ: the nearest negatives dominate; high τ: all negatives push about equally. "
                "The arrow = the anchor's descent direction.")
     ui.chart(ui.breakdown_figure(view), "simclr_instant_bars")
+    ui.end_instant_view(PAGE, LINKS)
 
 
 instant_view()
 
 # ----------------------------------------------------------------------------- live run
 st.header("Train an encoder with SimCLR")
+st.markdown(
+    "**What to look for.** The default split trains on the digits 2, 3, 5 and 8 and asks whether a 9, never "
+    "seen in training, stands out. A 9 is written much like a 3, 5 or 8, so the untrained encoder's score is "
+    "weak (AUROC 0.875 at seed 0). SimCLR never sees the labels: the four digits are one unlabelled normal set. "
+    "At τ = 0.5 it reaches about 0.94, below the label-based losses on the other pages (0.95 to 0.975). Move τ "
+    "in the instant view to 0.1, press *Use this view's τ in the training form*, then *Train*: about 0.97, as a low "
+    "temperature makes each anchor push hardest on its nearest negatives. Other seeds move these numbers by a "
+    "few hundredths."
+)
 st.caption("Class labels are not used for training: positives are two augmentations of one sample.")
 
 
@@ -94,4 +106,4 @@ def knobs() -> dict:
     )
 
 
-ui.live_run(PAGE, "simclr", knobs, epochs=8, batch_size=128, lr=1e-3)
+ui.live_run(PAGE, "simclr", knobs, epochs=20, batch_size=128, lr=1e-3, links=LINKS)

@@ -14,6 +14,8 @@ from adlab import instant
 PAGE = "supcon"
 ui.begin(PAGE)
 BATCH = instant.class_batch()  # 3 classes x 4 unit vectors, fixed seed
+# knobs shown both in the instant view and in the training form (the form starts from the view's)
+LINKS = (ui.Link("supcon_tau", "supcon_train_tau", "τ"), ui.Link("supcon_variant_instant", "supcon_variant", "variant"))
 
 st.title("Supervised contrastive loss (SupCon)")
 st.markdown(
@@ -78,12 +80,22 @@ def instant_view() -> None:
                "denominator, or (share − target) for a positive. Lower τ: the nearest negatives take almost "
                "all the weight (hard-negative mining for free). The arrow = the anchor's descent direction.")
     ui.chart(ui.breakdown_figure(view), "supcon_instant_bars")
+    ui.end_instant_view(PAGE, LINKS)
 
 
 instant_view()
 
 # ----------------------------------------------------------------------------- live run
 st.header("Train an encoder with SupCon")
+st.markdown(
+    "**What to look for.** The default split trains on the digits 2, 3, 5 and 8 and asks whether a 9, never "
+    "seen in training, stands out. A 9 is written much like a 3, 5 or 8, so the untrained encoder's score is "
+    "weak (AUROC 0.875 at seed 0). With positives *by class*, SupCon pulls every view of the same digit "
+    "together: about 0.97. Switch *Positives* to *by augmentation* and it becomes SimCLR's loss at τ = 0.1; at "
+    "seed 0 it does even better (0.977 against 0.966). Labels are not automatically a gain for anomaly detection: "
+    "they teach the encoder to ignore whatever does not separate 2, 3, 5 and 8, and some of that is what sets a 9 "
+    "apart. Other seeds move these numbers by a few hundredths."
+)
 
 
 def knobs() -> dict:
@@ -96,4 +108,4 @@ def knobs() -> dict:
     )
 
 
-ui.live_run(PAGE, "supcon", knobs, epochs=15, batch_size=128, lr=1e-3)
+ui.live_run(PAGE, "supcon", knobs, epochs=15, batch_size=128, lr=1e-3, links=LINKS)

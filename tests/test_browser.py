@@ -305,8 +305,13 @@ def _query(url: str) -> dict[str, str]:
     return dict(parse_qsl(urlsplit(url).query))
 
 
+def _address(page) -> str:
+    """The address bar as the page has it now (Streamlit rewrites it with history.replaceState)."""
+    return page.evaluate("() => document.location.href")
+
+
 def _slider(page, key):
-    thumb = page.locator(f'.st-key-{key} [role="slider"]').first
+    thumb = page.locator(f".st-key-{key} input[type=range]").first  # Streamlit 1.67: a range input
     thumb.wait_for(timeout=90_000)
     return thumb
 
@@ -341,13 +346,13 @@ def test_every_link_reopens_after_interacting(server, browser, name):
         _open(page, server + _views(name))
         _interact(page, name)
         _no_exception(page)
-        link = page.url
+        link = _address(page)
         assert not [k for k in _query(link) if k.endswith(("_train", "_add", "_twin")) or "_preset_" in k], link
         if name == "distances":
             assert _query(link)["distances_points"].count("[") == 5, "four points travel in the link"
         if name in ("triplet", "npair", "supcon", "simclr"):
             key = {"triplet": "triplet_margin", "npair": "npair_norm", "supcon": "supcon_tau", "simclr": "simclr_tau"}[name]
-            assert float(_query(link)[key]) == float(_slider(page, key).get_attribute("aria-valuenow")), \
+            assert float(_query(link)[key]) == float(_slider(page, key).input_value()), \
                 "the instant view's slider reaches the link as it moves"
         again = _fresh(browser)
         try:
@@ -357,7 +362,7 @@ def test_every_link_reopens_after_interacting(server, browser, name):
             _no_exception(again)
             assert page.locator('[data-testid="stMain"] h1').first.inner_text() == \
                 again.locator('[data-testid="stMain"] h1').first.inner_text()
-            assert _query(again.url) == _query(link), "the reopened view writes the same link"
+            assert _query(_address(again)) == _query(link), "the reopened view writes the same link"
             assert again.locator('[data-testid="stAlertContentWarning"]').filter(has_text="link").count() == 0
             if name == "distances":
                 _shoot(again, SHOTS / "distances_link_reopened.png")
@@ -375,8 +380,10 @@ def _within(page, key):
         const out = [];
         const inX = v => v >= Math.min(x0, x1) - 1e-9 && v <= Math.max(x0, x1) + 1e-9;
         const inY = v => v >= Math.min(y0, y1) - 1e-9 && v <= Math.max(y0, y1) + 1e-9;
-        for (const t of g.data) (t.x || []).forEach((x, i) => {
-            if (x !== null && (!inX(x) || !inY(t.y[i]))) out.push(['trace', t.name, x, t.y[i]]); });
+        for (const t of g._fullData) {  // (g.data holds plotly 7's packed arrays; _fullData plain ones)
+            const xs = Array.from(t.x || []), ys = Array.from(t.y || []);
+            xs.forEach((x, i) => { if (x !== null && (!inX(x) || !inY(ys[i]))) out.push(['trace', t.name, x, ys[i]]); });
+        }
         for (const s of (g.layout.shapes || [])) if ((s.xref || 'x') === 'x' && (s.yref || 'y') === 'y')
             if (!inX(s.x0) || !inX(s.x1) || !inY(s.y0) || !inY(s.y1)) out.push(['shape', s.type, s.x0, s.x1, s.y0, s.y1]);
         for (const a of (g.layout.annotations || [])) {
@@ -431,14 +438,14 @@ def test_presenter_mode_walks_the_app_with_next_and_lets_go(server, browser):
                                    arg=titles[-1], timeout=90_000)
             _settle(page)
         assert len(set(titles)) == len(PAGES)
-        assert "present=true" in page.url
+        assert "present=true" in _address(page)
         bar.locator("a").filter(has_text="Previous").first.click()
         page.wait_for_selector('[data-testid="stMain"] h1:has-text("CSI")', timeout=90_000)
         _wait_rerun(page)
         page.get_by_role("button", name="Leave presenter mode").click()
         _wait_rerun(page)
         assert page.locator(".st-key-adlab_presenter_bar").count() == 0
-        assert "present" not in _query(page.url)
+        assert "present" not in _query(_address(page))
         expand = page.locator('[data-testid="stExpandSidebarButton"]')
         if expand.count() and expand.first.is_visible():  # the sidebar stayed closed: one click opens it
             expand.first.click()
@@ -498,7 +505,7 @@ def test_several_sessions_train_at_once_on_one_server(server, browser):
         for pg in pages:
             _wait_rerun(pg)
             _no_exception(pg)
-        assert float(_query(pages[2].url)["triplet_margin"]) == 1.0
+        assert float(_query(_address(pages[2]))["triplet_margin"]) == 1.0
     finally:
         for pg in pages:
             pg.context.close()
