@@ -62,20 +62,27 @@ def server():
         proc.kill()
 
 
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+               "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
 @pytest.fixture(scope="module")
-def page(server):
+def browser(server):
+    """One playwright and one Chromium for the module (a second sync playwright cannot start beside it)."""
     from playwright.sync_api import sync_playwright
 
     pw = sync_playwright().start()
-    browser = pw.chromium.launch(
-        executable_path=CHROMIUM, headless=True,
-        args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-              "--disable-component-update", "--no-first-run", "--disable-sync"],
-    )
+    chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+    yield chromium
+    chromium.close()
+    pw.stop()
+
+
+@pytest.fixture(scope="module")
+def page(browser):
     pg = browser.new_page(viewport={"width": 1400, "height": 1000})
     yield pg
-    browser.close()
-    pw.stop()
+    pg.close()
 
 
 def _settle(page, timeout=90_000):
@@ -265,7 +272,8 @@ def test_presenter_link(server, page):
     _open(page, f"{server}/goad?present=true&goad_dataset=toy:blobs")
     page.wait_for_selector("text=Settings", timeout=30_000)
     _no_exception(page)
-    page.locator('[data-testid="stHeader"]').first.wait_for(state="hidden", timeout=30_000)
+    page.locator('[data-testid="stToolbarActions"]').first.wait_for(state="hidden", timeout=30_000)
+    page.locator(".st-key-adlab_presenter_bar").wait_for(timeout=30_000)  # the way on and the way out
     assert not page.locator('[data-testid="stSidebar"]').first.is_visible() or page.locator(
         '[data-testid="stSidebar"]').first.get_attribute("aria-expanded") == "false", "the sidebar starts closed"
     _open_expander(page, "Settings")
@@ -273,21 +281,6 @@ def test_presenter_link(server, page):
 
 
 # ----------------------------------------------------------------------------- as a lecturer and a room would
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-               "--disable-component-update", "--no-first-run", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    pw = sync_playwright().start()
-    chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
-    yield chromium
-    chromium.close()
-    pw.stop()
-
-
 def _fresh(browser, width=1400, height=1000):
     """A new browser context: no cookies, no session, as a colleague who opens a copied link."""
     return browser.new_context(viewport={"width": width, "height": height}).new_page()
@@ -308,6 +301,21 @@ def _query(url: str) -> dict[str, str]:
 def _address(page) -> str:
     """The address bar as the page has it now (Streamlit rewrites it with history.replaceState)."""
     return page.evaluate("() => document.location.href")
+
+
+def _settled_address(page, want: str | None = None, timeout: float = 45.0) -> str:
+    """The address once the page has finished writing it: unchanged over a second with the script idle
+    (or equal to ``want``), polled up to ``timeout`` seconds; a loaded machine can take a while."""
+    deadline = time.time() + timeout
+    last = _address(page)
+    while time.time() < deadline:
+        page.wait_for_timeout(1000)
+        _settle(page)
+        now = _address(page)
+        if (want is not None and _query(now) == _query(want)) or (want is None and now == last):
+            return now
+        last = now
+    return last
 
 
 def _slider(page, key):
@@ -346,7 +354,7 @@ def test_every_link_reopens_after_interacting(server, browser, name):
         _open(page, server + _views(name))
         _interact(page, name)
         _no_exception(page)
-        link = _address(page)
+        link = _settled_address(page)
         assert not [k for k in _query(link) if k.endswith(("_train", "_add", "_twin")) or "_preset_" in k], link
         if name == "distances":
             assert _query(link)["distances_points"].count("[") == 5, "four points travel in the link"
@@ -362,7 +370,7 @@ def test_every_link_reopens_after_interacting(server, browser, name):
             _no_exception(again)
             assert page.locator('[data-testid="stMain"] h1').first.inner_text() == \
                 again.locator('[data-testid="stMain"] h1').first.inner_text()
-            assert _query(_address(again)) == _query(link), "the reopened view writes the same link"
+            assert _query(_settled_address(again, link)) == _query(link), "the reopened view writes the same link"
             assert again.locator('[data-testid="stAlertContentWarning"]').filter(has_text="link").count() == 0
             if name == "distances":
                 _shoot(again, SHOTS / "distances_link_reopened.png")
