@@ -7,7 +7,6 @@ caption must say where the normal copies cluster, as the figure draws them. UMAP
 linear fallback as in tests/test_pages_detectors.py.
 """
 
-import base64
 import json
 import re
 from pathlib import Path
@@ -18,21 +17,9 @@ from streamlit.testing.v1 import AppTest
 
 import adlab.projection as projection
 from adlab.data import load_digits, one_class_split
+from tests.test_pages_detectors import _decode, linear_projection  # noqa: F401 (autouse: UMAP -> a linear map)
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(autouse=True)
-def linear_projection(monkeypatch):
-    monkeypatch.setattr(projection, "umap_2d", lambda features, seed=0, **kw: projection._linear_2d(
-        projection._as_features(features, "features")))
-
-
-def _decode(values) -> np.ndarray:
-    """A plotly array: a list, or plotly 7's base64 ``{"bdata", "dtype"}``."""
-    if isinstance(values, dict):
-        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).astype(float)
-    return np.asarray(values, dtype=float)
 
 
 def _xy(trace: dict) -> np.ndarray:
