@@ -20,7 +20,7 @@ from torch import nn
 from adlab import losses
 from adlab.augment import default_augment
 from adlab.data import Split
-from adlab.device import pick_device
+from adlab.device import pick_device, seeded
 from adlab.encoders import ContrastiveNet, ProjectionHead, build_encoder
 from adlab.losses.diagnostics import alignment, uniformity
 from adlab.losses.mining import mine_triplets, triplet_counts
@@ -221,9 +221,9 @@ def run_contrastive(
     training features, computed with the same encoder before and after training. Test labels are
     used only to compute the metrics, never in training.
     """
-    torch.manual_seed(cfg.train.seed)
     input_shape = tuple(split.X_train.shape[1:])
-    model = build_model(input_shape, cfg)
+    with seeded(cfg.train.seed):  # the same seed gives the same initial weights, whatever else runs
+        model = build_model(input_shape, cfg)
     X = torch.as_tensor(split.X_train, dtype=torch.float32)
     y = torch.as_tensor(split.y_train, dtype=torch.long)
     # relabel classes 0..k-1 for the losses

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import random
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
 
-__all__ = ["available_devices", "pick_device", "seed_everything", "describe_device"]
+__all__ = ["available_devices", "pick_device", "seed_everything", "seeded", "describe_device"]
+
+# One lock for the whole process: Streamlit runs sessions as threads of one process, and torch's
+# global generator is shared by all of them.
+_GLOBAL_RNG = threading.RLock()
 
 
 def _mps_available() -> bool:
@@ -55,10 +62,40 @@ def describe_device(device: torch.device | str) -> str:
     return f"cpu ({torch.get_num_threads()} threads)"
 
 
-def seed_everything(seed: int) -> None:
-    """Seed Python's ``random``, numpy and torch (CPU and every CUDA device)."""
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
+def _check_seed(seed: int) -> None:
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+
+
+@contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Run a block (building a model: ``nn.init`` draws from torch's global generator) as if the
+    process had just been seeded with ``seed``, and leave every global generator as it was.
+
+    Holds a process-wide lock for the block, so two sessions building models at the same time never
+    interleave their draws: each run's initial weights depend on its own seed alone. Python's
+    ``random`` and numpy's global state are saved and restored too; torch's CPU and CUDA generators
+    through :func:`torch.random.fork_rng`.
+    """
+    _check_seed(seed)
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    with _GLOBAL_RNG, torch.random.fork_rng(devices=devices):
+        py_state, np_state = random.getstate(), np.random.get_state()
+        try:
+            seed_everything(seed)
+            yield
+        finally:
+            random.setstate(py_state)
+            np.random.set_state(np_state)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's ``random``, numpy and torch (CPU and every CUDA device): process-wide.
+
+    For scripts and benchmarks; the library itself uses :func:`seeded` and explicit generators, so a
+    run in one thread never moves another thread's random stream.
+    """
+    _check_seed(seed)
     random.seed(int(seed))
     np.random.seed(int(seed) % (2**32))
     torch.manual_seed(int(seed))

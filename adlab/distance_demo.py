@@ -30,6 +30,7 @@ from torch import nn
 
 from adlab import losses
 from adlab.data import make_toy
+from adlab.device import seeded
 from adlab.distances import Distance, LearnedDistance
 from adlab.encoders import MLP
 from adlab.train import Callback, History, TrainConfig, fit
@@ -115,11 +116,10 @@ class UnitEncoder(nn.Module):
 def build_demo_encoder(cfg: DistanceDemoConfig) -> UnitEncoder:
     """The encoder at its random initialisation, the same for the same ``cfg.seed``.
 
-    Seeded in a forked RNG, so building it leaves the global torch RNG untouched.
+    Built under :func:`adlab.device.seeded`, so building it leaves the global RNGs untouched.
     """
     keep = (0,) if cfg.encoder == "collapsed" else None
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(cfg.seed)
+    with seeded(cfg.seed):
         body = MLP(1 if keep else 2, hidden=cfg.hidden, out_dim=cfg.feature_dim, batchnorm=False)
     return UnitEncoder(body, keep).eval()
 

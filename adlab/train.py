@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from adlab.device import pick_device, seed_everything
+from adlab.device import pick_device
 
 __all__ = [
     "TrainConfig",
@@ -156,8 +156,7 @@ def fit(
     step and returns the history with ``cancelled=True``.
     """
     device = pick_device(cfg.device)
-    seed_everything(cfg.seed)
-    generator = torch.Generator().manual_seed(cfg.seed)
+    generator = torch.Generator().manual_seed(cfg.seed)  # batch order; nothing here draws from torch's global RNG
     model.to(device)
     opt = _optimizer(params if params is not None else model.parameters(), cfg)
     history = History(device=str(device))

@@ -57,8 +57,11 @@ def main() -> None:
     args = parser.parse_args()
     pages = [p for p in args.pages.split(",") if p]
 
+    import torch
+
     from adlab.projection import warm_up
 
+    torch.set_num_threads(1)  # as app.py does once per server process
     warm_up(background=False)
     t0 = time.perf_counter()
     round_trip(pages[0])  # warm-up: one-off costs, not timed below

@@ -168,7 +168,6 @@ def _epochs_default(page: str, default: int, kind: str) -> None:
 
 
 # ----------------------------------------------------------------------------- running
-cpu_threads = ui.cpu_threads
 progress_callback = ui.progress_callback
 
 
@@ -239,8 +238,7 @@ def train(form: DetectorForm, spec: MethodSpec, *, label: str = "Training…",
         bar = st.progress(0.0, text="building the split")
         try:
             split = split_of(form)
-            with cpu_threads():
-                run = run_detector(split, spec, device=ui.device(), callbacks=[progress_callback(bar)])
+            run = run_detector(split, spec, device=ui.device(), callbacks=[progress_callback(bar)])
         except FAILURES as err:
             status.update(label="Training failed", state="error")
             st.error(str(err))
@@ -358,9 +356,8 @@ def unlabelled_view(page: str, upload: Any) -> None:
             bar = st.progress(0.0, text="fitting")
             try:
                 spec = MethodSpec.quick(method, upload.kind, input_shape=upload.X.shape[1:], seed=seed)
-                with cpu_threads():
-                    run = score_unlabelled(upload.X, spec, seed=seed, max_train=ui.MAX_TRAIN_UPLOAD,
-                                           device=ui.device(), callbacks=[progress_callback(bar)])
+                run = score_unlabelled(upload.X, spec, seed=seed, max_train=ui.MAX_TRAIN_UPLOAD,
+                                       device=ui.device(), callbacks=[progress_callback(bar)])
             except FAILURES as err:
                 status.update(label="Scoring failed", state="error")
                 st.error(str(err))

@@ -4,19 +4,16 @@ the instant-view figure and the per-anchor explorer. Everything that computes li
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import streamlit as st
-import torch
 
 from adlab import viz
 from adlab.contrastive import ContrastiveConfig, ContrastiveRun, run_contrastive
 from adlab.data import DataError, Dataset, Split, goad_split, load_digits, make_toy, one_class_split
-from adlab.device import pick_device
 from adlab.instant import InstantView, explore_anchor
 from adlab.projection import umap_pair
 from adlab.train import NonFiniteLoss, TrainConfig, TrainEvent
@@ -339,22 +336,6 @@ def train_form(
     return FormResult(submitted, name, tuple(normal), tuple(anomalous), train, values)
 
 
-@contextmanager
-def cpu_threads() -> Iterator[None]:
-    """One torch thread while training on the CPU, the previous count afterwards.
-
-    These models are tiny, so one thread costs little; on a busy 2-core machine the default two
-    OpenMP threads made training 10-25x slower (measured: 48 s instead of 2 s for SupCon on digits).
-    """
-    previous = torch.get_num_threads()
-    if pick_device(device()).type == "cpu":
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def progress_callback(bar: Any, *, prefix: str = "", start: float = 0.0, span: float = 1.0) -> Callable[[TrainEvent], None]:
     """An ``adlab.train`` callback that moves ``bar`` (an ``st.progress``) at most five times a second.
 
@@ -408,8 +389,7 @@ def run_and_store(page: str, form: FormResult, loss: str) -> ContrastiveRun | No
         try:
             split = make_split(form.dataset, form.normal, form.anomalous, form.train["seed"])
             cfg = ContrastiveConfig(loss=loss, train=TrainConfig(device=device(), **form.train), **form.knobs)
-            with cpu_threads():
-                run = run_contrastive(split, cfg, callbacks=[progress_callback(bar)])
+            run = run_contrastive(split, cfg, callbacks=[progress_callback(bar)])
         except (ValueError, NonFiniteLoss, DataError) as err:
             status.update(label="Training failed", state="error")
             st.error(str(err))

@@ -76,9 +76,8 @@ if form.submitted:
                                                start=k * share, span=share)
                 try:
                     spec = MethodSpec.quick(method, form.kind, input_shape=form.input_shape, seed=form.seed)
-                    with m.cpu_threads():
-                        runs[method] = run_detector(split, spec, device=ui.device(), callbacks=[callback],
-                                                    before=False)
+                    runs[method] = run_detector(split, spec, device=ui.device(), callbacks=[callback],
+                                                before=False)
                 except m.FAILURES as err:
                     errors[method] = str(err)
             bar.progress(1.0, text="done")

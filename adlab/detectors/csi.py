@@ -59,7 +59,7 @@ from torch import Tensor, nn
 
 from adlab.augment import ColorJitter, Compose, RandomApply, RandomFlip, RandomResizedCrop, Rotation
 from adlab.detectors.base import DeepDetector, check_X
-from adlab.device import seed_everything
+from adlab.device import seeded
 from adlab.encoders import ProjectionHead, SmallCNN
 from adlab.losses import nt_xent
 from adlab.train import Callback, History, TrainConfig, TrainEvent, fit
@@ -279,8 +279,8 @@ class CSI(DeepDetector):
         cfg = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
                           weight_decay=self.weight_decay, seed=self.seed, device=self.device)
         self.input_shape_ = tuple(int(s) for s in X.shape[1:])
-        seed_everything(self.seed)  # the same seed gives the same initial weights
-        model = self._build(self.input_shape_)
+        with seeded(self.seed):  # the same seed gives the same initial weights, whatever else runs
+            model = self._build(self.input_shape_)
         flip, augment = RandomFlip(self.flip), self._augment(scoring=False)
         aug_gen = torch.Generator().manual_seed(self.seed + 1)
         terms: dict[str, list[float]] = {"con": [], "cls": []}  # per step

@@ -18,7 +18,7 @@ from torch import nn
 
 from adlab import train
 from adlab.detectors.base import DeepDetector, check_X
-from adlab.device import pick_device
+from adlab.device import pick_device, seeded
 from adlab.encoders import build_encoder
 
 __all__ = ["DeepSVDD"]
@@ -184,8 +184,9 @@ class DeepSVDD(DeepDetector):
             mean, scale = np.zeros((), np.float32), np.ones((), np.float32)
         Xt = torch.from_numpy(((X - mean) / scale).astype(np.float32))
 
-        torch.manual_seed(self.seed)  # the same seed gives the same initial weights
-        model = self._build(X.shape[1:]).to(device)
+        with seeded(self.seed):  # the same seed gives the same initial weights, whatever else runs
+            model = self._build(X.shape[1:])
+        model = model.to(device)
         init_feats = self._initial_features(model, Xt, device, cfg.batch_size)  # (n, rep_dim)
         c = init_feats.mean(dim=0) if self.c_from_init else torch.zeros(self.rep_dim)
         if self.c_eps:

@@ -35,6 +35,7 @@ from adlab.augment import (
 )
 from adlab.detectors.base import DeepDetector, check_X
 from adlab.detectors.shallow import SCORERS, ShallowScorer, make_scorer
+from adlab.device import seeded
 from adlab.encoders import MLP, ContrastiveNet, SmallCNN
 from adlab.train import Callback, History, TrainConfig, fit
 
@@ -310,8 +311,8 @@ class DROC(DeepDetector):
 
         cfg = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
                           weight_decay=self.weight_decay, seed=self.seed, device=self.device)
-        torch.manual_seed(self.seed)  # the same seed gives the same initial weights
-        model = self._build(tuple(X.shape[1:]))
+        with seeded(self.seed):  # the same seed gives the same initial weights, whatever else runs
+            model = self._build(tuple(X.shape[1:]))
         augment = self._augment("image" if X.ndim == 4 else "tabular")
         aug_gen = torch.Generator().manual_seed(self.seed + 1)
         hits: list[float] = []

@@ -62,7 +62,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from adlab.augment import RandomLinearMaps
-from adlab.device import seed_everything
+from adlab.device import seeded
 from adlab.encoders import SmallCNN
 from adlab.train import Callback, History, TrainConfig, fit
 
@@ -408,8 +408,8 @@ class GOAD(DeepDetector):
         X = check_X(X, min_rows=2)
         self.input_shape_ = tuple(X.shape[1:])
         r = self._resolved(self.input_shape_)
-        seed_everything(self.seed)
-        model = self._build(self.input_shape_)
+        with seeded(self.seed):  # the same seed gives the same initial weights, whatever else runs
+            model = self._build(self.input_shape_)
         if model.tabular:
             mu = X.mean(0, dtype=np.float64)
             sd = X.std(0, dtype=np.float64)
