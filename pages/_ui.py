@@ -76,10 +76,12 @@ def figures_of(page: str) -> dict[str, Any]:
 
 
 def begin(page: str) -> None:
-    """First call of a page after its imports: keep it inside app.py, restore the link's settings
-    (:mod:`pages._state`), apply presenter mode, and put the current settings in the URL."""
+    """First call of a page after its imports: keep it inside app.py, forget the figures of the last
+    run (the page draws its current ones again), restore the link's settings (:mod:`pages._state`),
+    apply presenter mode, and put the current settings in the URL."""
     ensure_app_shell()
     st.session_state["_page"] = page
+    figures_of(page).clear()  # a download holds what this run draws, never a figure an earlier run drew
     state.restore(page, check=_link_check)
     state.presenter_css()
     state.sync(page)

@@ -196,3 +196,18 @@ def test_compare_offers_no_csi_on_rows_and_errors_are_shown():
     assert not at.exception
     assert at.error and "normal" in at.error[0].value
     assert "deep_svdd_run" not in at.session_state
+
+
+def test_downloads_hold_only_the_figures_of_the_current_run():
+    """Was (issue 10): train with guards "both", then with guards "on" under other settings, and
+    "Everything (ZIP)" still held the first run's guards-off sphere and collapse curves."""
+    at = _open("deep_svdd")
+    at.radio(key="deep_svdd_guards").set_value("both")
+    _train(at, "deep_svdd", epochs=2)
+    figures = at.session_state["_figures"]["deep_svdd"]
+    assert {"deep_svdd_sphere_off", "deep_svdd_collapse_loss"} <= set(figures)
+    at.radio(key="deep_svdd_guards").set_value("on")
+    _train(at, "deep_svdd", epochs=3)  # another setting: the guards-off run is not comparable any more
+    figures = at.session_state["_figures"]["deep_svdd"]
+    assert "deep_svdd_sphere_off" not in figures and "deep_svdd_collapse_loss" not in figures, sorted(figures)
+    assert "deep_svdd_umap" in figures
