@@ -52,7 +52,11 @@ with right:
         "Define positives and negatives well and contrastive learning serves anomaly detection: "
         "**hard augmentations** (rotations, which change what an image *is*) make **negatives**; "
         "**soft augmentations** and other normal samples make **positives**. Data that is hard to "
-        "augment (many tabular sets) is hard for these methods."
+        "augment (many tabular sets) is hard for these methods.\n\n"
+        "*Careful with one word:* the seminar slide counts other normal samples as positives. That is "
+        "class discrimination (SupCon with the normal class as one label). CSI itself, like SimCLR, treats "
+        "every other sample as a **negative**, normal ones included: only another view of the same image "
+        "is a positive (see the CSI page)."
     )
 
 st.divider()

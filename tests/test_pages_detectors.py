@@ -211,3 +211,9 @@ def test_downloads_hold_only_the_figures_of_the_current_run():
     figures = at.session_state["_figures"]["deep_svdd"]
     assert "deep_svdd_sphere_off" not in figures and "deep_svdd_collapse_loss" not in figures, sorted(figures)
     assert "deep_svdd_umap" in figures
+
+
+def test_deep_svdd_states_the_papers_schedule_with_its_second_rate():
+    at = _open("deep_svdd")
+    text = " ".join(m.value for m in at.markdown)
+    assert "continues at 1e-5" in text and "--lr_milestone 50" in text

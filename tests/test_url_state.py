@@ -244,3 +244,9 @@ def test_home_counts_its_pages_right():
     at = _app()
     text = " ".join(c.value for c in at.caption)
     assert "first six pages" not in text and "five contrastive-learning pages" in text
+
+
+def test_home_flags_the_slides_csi_wording():
+    """The slide counts other normal samples as positives; CSI (and the CSI page) makes them negatives."""
+    text = " ".join(m.value for m in _app().markdown)
+    assert "CSI itself" in text and "normal ones included" in text
