@@ -66,7 +66,10 @@ with st.expander("Paper, numbers, and how this app differs", expanded=False):
         "often looks like another digit (part of a 0 is a C), and the network learns to call such pieces "
         "normal. This app's crops keep the whole image and only stretch it (aspect ratio 3/4 to 4/3). On "
         "one-class MNIST that took the paper's s_CSI from 94.1 to 96.6 mean AUROC (seed 0; 96.0 over seeds "
-        "0-2, against 95.1 for raw-pixel kNN; adlab's `bench/results/mnist_csi.md`, not a paper number)."
+        "0-2, against 95.1 for raw-pixel kNN; adlab's `bench/results/mnist_csi.md`, not a paper number).\n"
+        "- **The official NT-Xent** (`alinlab/CSI`, training/contrastive_loss.py) adds $10^{-8}$ inside the "
+        "logarithm, which caps each term at $-\\log 10^{-8} \\approx 18.4$ when $\\tau$ is very small; this app "
+        "computes it with log-sum-exp and has no such cap."
     )
 
 # ----------------------------------------------------------------------------- training

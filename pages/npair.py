@@ -45,7 +45,11 @@ with st.expander("Paper, defaults, and where implementations differ", expanded=T
     st.markdown(
         "- **Paper:** Sohn, *Improved Deep Metric Learning with Multi-class N-pair Loss Objective*, "
         "NeurIPS 2016. Unnormalised inner products plus an L2 penalty on the embeddings, "
-        "$\\lambda \\approx 0.002$ *(unverified: from a secondary listing, not checked against the paper)*.\n"
+        "$\\lambda \\approx 0.002$ *(the paper's own value unverified here)*.\n"
+        "- **Where 0.002 comes from:** TensorFlow's `npairs_loss` defaults to `reg_lambda = 0.002` and adds "
+        "$0.25\\,\\lambda\\,(\\overline{\\lVert a\\rVert^2} + \\overline{\\lVert p\\rVert^2})$; this app adds "
+        "$\\lambda\\,(\\overline{\\lVert a\\rVert^2} + \\overline{\\lVert p\\rVert^2})$. So TensorFlow's 0.002 is "
+        "this app's 0.0005, and the 0.002 here is four times stronger.\n"
         "- **Why a penalty:** without normalisation, making every embedding longer multiplies all logits "
         "and sharpens the softmax, so the loss can fall just by growing the vectors. The instant view "
         "below shows this: move the length slider with normalisation off.\n"

@@ -49,7 +49,12 @@ with st.expander("Paper, defaults, and where libraries differ", expanded=True):
         "- **Temperature:** $\\tau = 0.5$ for CIFAR-10 and $\\tau = 0.1$ for ImageNet (SimCLR); this app defaults to 0.5.\n"
         "- **Libraries differ** in their default $\\tau$ and in whether the positive stays in the "
         "denominator (NT-Xent) or not (decoupled); SupCon's loss with labels switched off is the same "
-        "loss (see the SupCon page)."
+        "loss (see the SupCon page).\n"
+        "- **google-research/simclr** sums the two directions (view 1 → 2 and 2 → 1, each a mean over the "
+        "$N$ samples): its loss is twice this app's mean over all $2N$ anchors; the gradients point the same "
+        "way, twice as large.\n"
+        "- **The seminar slide** leaves the positive out of the denominator: that is the *decoupled* loss, "
+        "the toggle below. With the positive in, the same loss is also called **InfoNCE**."
     )
 
 # ----------------------------------------------------------------------------- instant view

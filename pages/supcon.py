@@ -50,7 +50,13 @@ with st.expander("Paper, defaults, and where libraries differ", expanded=True):
         "- **Libraries differ:** the widely used PyTorch port (HobbitLong/SupContrast) defaults to "
         "$\\tau = 0.07$ and multiplies the loss by $\\tau / \\tau_{\\text{base}}$ with "
         "$\\tau_{\\text{base}} = 0.07$; that rescales the loss (and its gradients) but not the softmax, so "
-        "its loss values differ from this app's by that factor whenever $\\tau \\ne 0.07$."
+        "its loss values differ from this app's by that factor whenever $\\tau \\ne 0.07$.\n"
+        "- **Anchors without a positive** (a class seen once in the batch): this app averages over the "
+        "anchors that have one. The SupContrast versions readable here divide by the number of positives, "
+        "0/0 for such an anchor; a later change there reportedly counts it as 0 and averages over all anchors "
+        "*(unverified here)*. The two differ whenever some anchor has no positive.\n"
+        "- **The seminar slide** puts one positive plus the negatives in the denominator; the paper (and this "
+        "app) puts every other sample of the batch there, all positives and all negatives."
     )
 
 # ----------------------------------------------------------------------------- instant view
