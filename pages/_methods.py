@@ -16,7 +16,7 @@ import numpy as np
 import streamlit as st
 
 from adlab import export, papers, projection, viz
-from adlab.data import DataError, Split, one_class_split
+from adlab.data import DataError, Split
 from adlab.experiment import (
     LABELS,
     METHODS,
@@ -171,24 +171,12 @@ def _epochs_default(page: str, default: int, kind: str) -> None:
 progress_callback = ui.progress_callback
 
 
-@st.cache_data(show_spinner=False)
-def _builtin_split(name: str, normal: tuple[str, ...], anomalous: tuple[str, ...], seed: int, share: float | None,
-                   max_test: int) -> Split:
-    return one_class_split(ui.load_dataset(name), list(normal), list(anomalous), seed=seed, max_test=max_test,
-                           test_anomaly_fraction=share)
-
-
 def split_of(form: DetectorForm, *, max_test: int = ui.MAX_TEST) -> Split:
-    """The form's split: GOAD's tabular protocol (:func:`ui.make_split`), or the one-class halves with the
-    anomalies capped at ``form.test_anomaly_share`` of the test set and at most ``max_test`` test rows
-    (an uploaded file also trains on at most :data:`ui.MAX_TRAIN_UPLOAD` normal rows)."""
-    if form.protocol == "goad":
-        return ui.make_split(form.dataset, form.normal, form.anomalous, form.seed, protocol=form.protocol)
+    """The form's split (:func:`ui.make_split`): GOAD's tabular protocol, or the one-class halves with the
+    anomalies capped at ``form.test_anomaly_share`` of the test set and at most ``max_test`` test rows."""
     share = None if form.test_anomaly_share >= 1.0 else float(form.test_anomaly_share)
-    if not form.dataset.startswith("upload:"):
-        return _builtin_split(form.dataset, form.normal, form.anomalous, form.seed, share, max_test)
-    return one_class_split(ui.load_dataset(form.dataset), list(form.normal), list(form.anomalous), seed=form.seed,
-                           max_test=max_test, max_train=ui.MAX_TRAIN_UPLOAD, test_anomaly_fraction=share)
+    return ui.make_split(form.dataset, form.normal, form.anomalous, form.seed, protocol=form.protocol,
+                         max_test=max_test, anomaly_share=share)
 
 
 def map_rows(n: int, *, seed: int = 0, limit: int = ui.MAX_TEST) -> np.ndarray:

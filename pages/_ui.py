@@ -221,16 +221,20 @@ def preview(upload: Any) -> None:
 
 
 @st.cache_data(show_spinner=False)
-def _builtin_split(name: str, normal: tuple[str, ...], anomalous: tuple[str, ...], seed: int) -> Split:
-    return one_class_split(_builtin_dataset(name), list(normal), list(anomalous), seed=seed, max_test=MAX_TEST)
+def _builtin_split(name: str, normal: tuple[str, ...], anomalous: tuple[str, ...], seed: int, max_test: int,
+                   anomaly_share: float | None) -> Split:
+    return one_class_split(_builtin_dataset(name), list(normal), list(anomalous), seed=seed, max_test=max_test,
+                           test_anomaly_fraction=anomaly_share)
 
 
 def make_split(name: str, normal: tuple[str, ...], anomalous: tuple[str, ...], seed: int, *,
-               protocol: str = "one-class") -> Split:
-    """The one-class split of a dataset (built-in ones cached on the class names and the seed).
+               protocol: str = "one-class", max_test: int = MAX_TEST, anomaly_share: float | None = None) -> Split:
+    """The one-class split of a dataset (built-in ones cached on the classes, the seed and the caps).
 
     An uploaded file trains on at most :data:`MAX_TRAIN_UPLOAD` normal rows and tests on at most
-    :data:`MAX_TEST` rows, so a page stays interactive; the CLI uses every row. ``protocol="goad"``:
+    ``max_test`` rows, so a page stays interactive; the CLI uses every row. ``anomaly_share``: the
+    anomalies' largest share of the test set (a seeded sample of them; None keeps them all).
+    ``protocol="goad"``:
     GOAD's tabular split (:func:`adlab.data.goad_split`), uncapped; too large a set is an error that
     points to the CLI rather than a silently different protocol.
     """
@@ -243,9 +247,9 @@ def make_split(name: str, normal: tuple[str, ...], anomalous: tuple[str, ...], s
                 "command line instead: python -m adlab fit goad --data YOUR_FILE")
         return split
     if not name.startswith("upload:"):
-        return _builtin_split(name, normal, anomalous, seed)
-    return one_class_split(load_dataset(name), list(normal), list(anomalous), seed=seed, max_test=MAX_TEST,
-                           max_train=MAX_TRAIN_UPLOAD)
+        return _builtin_split(name, normal, anomalous, seed, max_test, anomaly_share)
+    return one_class_split(load_dataset(name), list(normal), list(anomalous), seed=seed, max_test=max_test,
+                           max_train=MAX_TRAIN_UPLOAD, test_anomaly_fraction=anomaly_share)
 
 
 @st.cache_data(show_spinner="Projecting the features with UMAP…")
