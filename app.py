@@ -104,6 +104,5 @@ def presenter_bar(current: st.Page) -> None:
 
 page = st.navigation(PAGES)
 if state.presenting():
-    state.presenter_css()
-    presenter_bar(page)
+    presenter_bar(page)  # (each page's ui.begin adds the presenter CSS)
 page.run()

@@ -69,21 +69,21 @@ def _shareable(key: str, value: Any, page: str) -> bool:
     return _scalar(value)
 
 
-def _trigger(key: str) -> bool:
-    """Whether ``key`` belongs to a button-like widget in this session (its value is an event, not a setting).
+def _trigger_keys() -> set[str]:
+    """The keys of this session's button-like widgets (their values are events, not settings).
 
-    Reads Streamlit's widget metadata; any failure there (another Streamlit version) counts as "no":
+    Reads Streamlit's widget metadata; any failure there (another Streamlit version) gives none:
     the naming rule of :func:`setting_key` still keeps buttons out.
     """
     try:
         from streamlit.runtime.state import get_session_state
 
         inner = get_session_state()._state
-        widget_id = inner._key_id_mapper.get_id_from_key(key)
-        meta = inner._new_widget_state.widget_metadata.get(widget_id) if widget_id else None
-        return meta is not None and str(meta.value_type).endswith("trigger_value")
+        metadata = inner._new_widget_state.widget_metadata
+        return {key for widget_id, key in inner._key_id_mapper.id_key_mapping.items()
+                if widget_id in metadata and str(metadata[widget_id].value_type).endswith("trigger_value")}
     except Exception:  # noqa: BLE001 - private API: fall back to the naming rule
-        return False
+        return set()
 
 
 def restore(page: str, *, check: Callable[[str, Any], str | None] | None = None) -> dict[str, Any]:
@@ -114,7 +114,8 @@ def restore(page: str, *, check: Callable[[str, Any], str | None] | None = None)
 
 def sync(page: str) -> None:
     """Put ``page``'s current settings into the URL and warn once about link values that were not used."""
-    current = {k: v for k, v in st.session_state.items() if _shareable(k, v, page) and not _trigger(k)}
+    triggers = _trigger_keys()
+    current = {k: v for k, v in st.session_state.items() if _shareable(k, v, page) and k not in triggers}
     dataset = current.get(f"{page}_dataset")
     if isinstance(dataset, str):  # class choices of the other datasets are not part of this view
         current = {k: v for k, v in current.items()

@@ -250,3 +250,19 @@ def test_home_flags_the_slides_csi_wording():
     """The slide counts other normal samples as positives; CSI (and the CSI page) makes them negatives."""
     text = " ".join(m.value for m in _app().markdown)
     assert "CSI itself" in text and "normal ones included" in text
+
+
+def test_a_button_outside_the_naming_rule_still_stays_out_of_the_link(tmp_path):
+    """The second guard: Streamlit's widget metadata marks button values as events, whatever their key."""
+    script = tmp_path / "page.py"
+    script.write_text(
+        f"import sys\nsys.path.insert(0, {str(ROOT / 'pages')!r})\n"
+        "import streamlit as st\nimport _state as state\n"
+        "st.button('go', key='demo_go')\nst.slider('level', 0, 5, 2, key='demo_level')\n"
+        "st.json(sorted(state._trigger_keys()))\nstate.sync('demo')\n")
+    at = AppTest.from_file(str(script), default_timeout=30).run()
+    at.button(key="demo_go").click().run()
+    assert not at.exception, at.exception
+    assert state.setting_key("demo_go"), "the naming rule alone would let this key through"
+    assert at.get("json")[0].proto.body == '["demo_go"]'
+    assert dict(at.query_params) == {"demo_level": "2"}
