@@ -113,8 +113,10 @@ names = transform_names(det)
 
 # ----------------------------------------------------------------------------- centres
 st.header("The transformation centres")
-rows = balanced_rows(run.is_anomaly, 40, seed=0)
-cmap = goad_centre_map(det, split.X_test, rows, X_train=split.X_train)
+if "centre_map" not in stored:  # once per run: it embeds every normal training row M times
+    stored["centre_map"] = goad_centre_map(det, split.X_test, balanced_rows(run.is_anomaly, 40, seed=0),
+                                           X_train=split.X_train)
+cmap = stored["centre_map"]
 normal_points = ~run.is_anomaly[cmap.row]
 ui.chart(vd.goad_centres_figure(cmap.points, cmap.transform, cmap.centres, names, ~normal_points,
                                 focus=normal_points, means=cmap.means), f"{PAGE}_centres")
@@ -134,7 +136,7 @@ else:
 own_normal, own_anomalous = cmap.own_centre[normal_points].mean(), cmap.own_centre[~normal_points].mean()
 stray = ("the anomalous copies stray towards other centres, or far from all" if own_normal > own_anomalous + 0.1
          else "here the anomalous copies find their own centre about as often, so the score hardly separates them")
-st.caption(f"Features f(T(x, m)) of {len(rows)} test points (up to 40 normal as circles, 40 anomalous as open "
+st.caption(f"Features f(T(x, m)) of {len(np.unique(cmap.row))} test points (up to 40 normal as circles, 40 anomalous as open "
            f"diamonds) under each of the M = {len(names)} transformations, coloured by m, and the centres c_m "
            f"(crosses), on the plane through the centres that keeps the most of their spread "
            f"({cmap.explained:.0%}). The view fits the normal points"
