@@ -42,6 +42,9 @@ MAX_TEST_GOAD = 5000  # test rows under GOAD's protocol, which keeps every anoma
 # is weak (AUROC 0.875 at seed 0) and training with these classes has room to show what it adds.
 DIGITS_NORMAL = ("2", "3", "5", "8")
 DIGITS_ANOMALOUS = ("9",)
+SPLIT_NOTE = ("**What to look for.** The default split trains on the digits 2, 3, 5 and 8 and asks whether a 9, "
+              "never seen in training, stands out. A 9 is written much like a 3, 5 or 8, so the untrained encoder's "
+              "score is weak (AUROC 0.875 at seed 0). ")  # the start of each loss page's "what to look for"
 TOY_NOTE = (
     "**Expect training to lower the AUROC on the toy sets.** An untrained encoder maps 2-D points smoothly, so "
     "its features keep where each point lies, and the kNN score already finds the planted anomalies (they sit at "

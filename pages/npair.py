@@ -94,9 +94,7 @@ instant_view()
 # ----------------------------------------------------------------------------- live run
 st.header("Train an encoder with the N-pair loss")
 st.markdown(
-    "**What to look for.** The default split trains on the digits 2, 3, 5 and 8 and asks whether a 9, never "
-    "seen in training, stands out. A 9 is written much like a 3, 5 or 8, so the untrained encoder's score is "
-    "weak (AUROC 0.875 at seed 0). The form starts from the instant view's settings, the paper's version "
+    ui.SPLIT_NOTE + "The form starts from the instant view's settings, the paper's version "
     "(unnormalised inner products, penalty λ = 0.002): about 0.95 after 16 epochs. Tick *Normalise* and train "
     "again: the cosine version reaches about 0.98 on this split, because the embeddings can no longer lower the "
     "loss just by growing longer (the instant view above). Other seeds move these numbers by a few hundredths."

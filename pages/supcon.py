@@ -94,9 +94,7 @@ instant_view()
 # ----------------------------------------------------------------------------- live run
 st.header("Train an encoder with SupCon")
 st.markdown(
-    "**What to look for.** The default split trains on the digits 2, 3, 5 and 8 and asks whether a 9, never "
-    "seen in training, stands out. A 9 is written much like a 3, 5 or 8, so the untrained encoder's score is "
-    "weak (AUROC 0.875 at seed 0). With positives *by class*, SupCon pulls every view of the same digit "
+    ui.SPLIT_NOTE + "With positives *by class*, SupCon pulls every view of the same digit "
     "together: about 0.97. Switch *Positives* to *by augmentation* and it becomes SimCLR's loss at τ = 0.1; at "
     "seed 0 it does even better (0.977 against 0.966). Labels are not automatically a gain for anomaly detection: "
     "they teach the encoder to ignore whatever does not separate 2, 3, 5 and 8, and some of that is what sets a 9 "
