@@ -267,11 +267,8 @@ def _write_scores(out: str, run, labels: list[str] | None) -> None:
     """Every row's score as CSV: ``id`` (data row from 0), ``label`` (when the file has labels), ``score``, ``split``."""
     from adlab.export import scores_csv
 
-    fitted = np.zeros(len(run.scores), dtype=bool)
-    fitted[run.train_index] = True
-    split = np.where(fitted, "fitted on", "scored only").tolist()
     try:
-        Path(out).write_text(scores_csv(run.scores, labels=labels, split=split))
+        Path(out).write_text(scores_csv(run.scores, labels=labels, split=run.split_names()))
     except OSError as exc:
         raise CLIError(f"cannot write the scores to {out}: {exc.strerror}") from None
 

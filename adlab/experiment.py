@@ -321,6 +321,12 @@ class UnlabelledRun:
     fit_seconds: float
     score_seconds: float
 
+    def split_names(self) -> list[str]:
+        """(n,) ``"fitted on"`` for the rows the detector was fitted on, else ``"scored only"`` (the CSV's split)."""
+        fitted = np.zeros(len(self.scores), dtype=bool)
+        fitted[self.train_index] = True
+        return np.where(fitted, "fitted on", "scored only").tolist()
+
 
 def score_unlabelled(
     X: np.ndarray,

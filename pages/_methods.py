@@ -372,7 +372,6 @@ def unlabelled_view(page: str, upload: Any) -> None:
         for j, name in enumerate(upload.feature_names[:8]):
             table[name] = upload.X[top, j]
     st.dataframe(table, hide_index=True, height=min(400, 38 + 35 * len(top)), key=f"{page}_u_table")
-    split = np.where(np.isin(np.arange(len(run.scores)), run.train_index), "fitted on", "scored only")
-    st.download_button("Scores of every row (CSV)", export.scores_csv(run.scores, split=list(split)),
+    st.download_button("Scores of every row (CSV)", export.scores_csv(run.scores, split=run.split_names()),
                        file_name=f"adlab_{page}_{Path(upload.name).stem}_scores.csv", mime="text/csv", key=f"{page}_u_dl_scores",
                        on_click="ignore", icon=":material/download:")
