@@ -63,25 +63,25 @@ _LOSS_ATTRS = ("NAME", "LABEL", "PAPER_KEY", "Config", "make_step", "breakdown",
 _lock = threading.RLock()
 _detectors: dict[str, type] = {}
 _losses: dict[str, ModuleType | Any] = {}
-_loaded = False
+_loaded: set[str] = set()  # "detectors", "losses": built-ins imported
 
 
-def _load_builtins() -> None:
-    global _loaded
+def _load(which: str) -> None:
+    """Import the built-in detectors or losses once (each family on its own first use)."""
     with _lock:
-        if _loaded:
+        if which in _loaded:
             return
-        _loaded = True  # set first: a built-in module may itself ask the registry while importing
+        _loaded.add(which)  # first: a built-in module may itself ask the registry while importing
         try:
-            for ref in _BUILTIN_DETECTORS:
-                module, _, attr = ref.partition(":")
-                register_detector(getattr(importlib.import_module(module), attr))
-            for ref in _BUILTIN_LOSSES:
-                register_loss(importlib.import_module(ref))
+            if which == "detectors":
+                for ref in _BUILTIN_DETECTORS:
+                    module, _, attr = ref.partition(":")
+                    register_detector(getattr(importlib.import_module(module), attr))
+            else:
+                for ref in _BUILTIN_LOSSES:
+                    register_loss(importlib.import_module(ref))
         except Exception:
-            _loaded = False
-            _detectors.clear()
-            _losses.clear()
+            _loaded.discard(which)
             raise
 
 
@@ -124,7 +124,7 @@ def unregister(name: str) -> None:
 def detectors(*, kind: str | None = None, family: str | None = None) -> dict[str, type]:
     """Registered detector classes by name, in registration order; filtered by data ``kind``
     (``"image"`` / ``"tabular"``) and ``family`` (``"deep"`` / ``"baseline"``) when given."""
-    _load_builtins()
+    _load("detectors")
     if kind is not None and kind not in DATA_KINDS:
         raise ValueError(f"kind must be one of {DATA_KINDS}, got {kind!r}")
     with _lock:
@@ -147,7 +147,7 @@ def detector(name: str) -> type:
 
 def losses() -> dict[str, ModuleType | Any]:
     """Registered loss modules by name, in registration order."""
-    _load_builtins()
+    _load("losses")
     with _lock:
         return dict(_losses)
 

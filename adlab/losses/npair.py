@@ -9,6 +9,10 @@ from torch import Tensor
 
 from adlab.losses._checks import check_matrix, check_non_negative, check_same_shape
 
+NAME = "npair"  # the registry key (adlab.registry), used in links, exports and the CLI
+LABEL = "N-pair"
+PAPER_KEY = ""  # no anomaly-detection numbers in adlab.papers
+
 
 def npair(anchor: Tensor, positive: Tensor, *, l2_reg: float = 0.0, normalize: bool = True) -> Tensor:
     r"""N-pair loss: each anchor against its own positive and the other classes' positives.

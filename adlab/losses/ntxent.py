@@ -12,6 +12,10 @@ from torch import Tensor
 
 from adlab.losses._checks import check_matrix, check_positive, check_same_shape
 
+NAME = "simclr"  # the registry key (adlab.registry), used in links, exports and the CLI
+LABEL = "SimCLR (NT-Xent)"
+PAPER_KEY = ""  # no anomaly-detection numbers in adlab.papers
+
 
 def nt_xent(z1: Tensor, z2: Tensor, *, temperature: float, decoupled: bool = False) -> Tensor:
     r"""Normalised temperature-scaled cross-entropy over the ``2N`` views of ``N`` samples.

@@ -10,6 +10,10 @@ from torch import Tensor
 
 from adlab.losses._checks import check_choice, check_labels, check_matrix, check_positive
 
+NAME = "supcon"  # the registry key (adlab.registry), used in links, exports and the CLI
+LABEL = "SupCon"
+PAPER_KEY = ""  # no anomaly-detection numbers in adlab.papers
+
 
 def supcon(features: Tensor, labels: Tensor | None, *, temperature: float, variant: str = "out") -> Tensor:
     r"""SupCon loss over a flattened multi-view batch.

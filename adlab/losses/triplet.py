@@ -6,6 +6,10 @@ from torch import Tensor
 
 from adlab.losses._checks import check_matrix, check_non_negative, check_same_shape, safe_sqrt
 
+NAME = "triplet"  # the registry key (adlab.registry), used in links, exports and the CLI
+LABEL = "Triplet"
+PAPER_KEY = ""  # no anomaly-detection numbers in adlab.papers
+
 
 def triplet(
     anchor: Tensor, positive: Tensor, negative: Tensor, *, margin: float, squared: bool = True
