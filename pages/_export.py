@@ -19,15 +19,17 @@ from adlab import export
 from adlab.detectors.base import DeepDetector
 
 try:
-    from pages import _ui as ui
+    from pages import _data as pdata
+    from pages._page import figures_of
 except ImportError:  # a page file run on its own
-    import _ui as ui
+    import _data as pdata
+    from _page import figures_of
 
 Files = dict[str, bytes | str]
 GOAD_NOTE = ("GOAD's tabular protocol: half of the normal rows (permuted by the seed) train; test = the other half "
              "plus every anomaly; F1 at the true contamination")
 PROTOCOL_NOTE = ("the app's one-class split (a seeded half of the rows trains on the normal classes; at most "
-                 f"{ui.MAX_TEST} test rows)")
+                 f"{pdata.MAX_TEST} test rows)")
 
 
 def protocol_note(stored: dict[str, Any]) -> str:
@@ -36,17 +38,17 @@ def protocol_note(stored: dict[str, Any]) -> str:
     cap = ("anomalies as in the data" if share is None or share >= 1.0
            else f"anomalies at most {share:.0%} of the test set, a seeded sample")
     return ("the app's one-class split (a seeded half of the rows trains on the normal classes; "
-            f"{cap}; at most {ui.MAX_TEST} test rows, 5,000 on Compare)")
+            f"{cap}; at most {pdata.MAX_TEST} test rows, 5,000 on Compare)")
 
 
 def _dataset_text(stored: dict[str, Any]) -> str:
-    return ui.dataset_label(stored["dataset"]) if stored["dataset"].startswith("upload:") else stored["dataset"]
+    return pdata.dataset_label(stored["dataset"]) if stored["dataset"].startswith("upload:") else stored["dataset"]
 
 
 def _common(page: str, stored: dict[str, Any], scores: np.ndarray, before: np.ndarray | None,
             after: np.ndarray, is_anomaly: np.ndarray) -> Files:
     split = stored["split"]
-    names = ui.class_names(stored)
+    names = pdata.class_names(stored)
     labels = [names[c] for c in split.y_test]
     ids = split.test_index if len(split.test_index) == len(scores) else None
     files: Files = {
@@ -119,7 +121,7 @@ def distance_files(run: Any) -> Files:
 def compare_files(stored: dict[str, Any]) -> Files:
     """Compare: every method's scores side by side, one card, every config; per-method embeddings and weights."""
     split = stored["split"]
-    names = ui.class_names(stored)
+    names = pdata.class_names(stored)
     first = next(iter(stored["runs"].values()))
     ids = split.test_index if len(split.test_index) == len(first.scores) else np.arange(len(first.scores))
     header = ["id", "label", "is_anomaly", "split", *(f"score_{m}" for m in stored["runs"])]
@@ -148,7 +150,7 @@ def _csv_cell(text: str) -> str:
 
 def _classes_note(stored: dict[str, Any]) -> str:
     split = stored["split"]
-    names = ui.class_names(stored)
+    names = pdata.class_names(stored)
     normal = ", ".join(names[c] for c in split.normal_classes)
     anomalous = ", ".join(names[c] for c in split.anomaly_classes)
     return f"normal: {normal}; anomalous: {anomalous}"
@@ -189,7 +191,7 @@ def section(page: str, build: Callable[[], Files], *, stem: str) -> None:
                             "application/zip", "weights"))
         else:
             buttons.append(("Config (JSON)", files["config.json"], "config.json", "application/json", "config"))
-        figs = ui.figures_of(page)  # filled as the page draws; read when a button is clicked
+        figs = figures_of(page)  # filled as the page draws; read when a button is clicked
         buttons.append(("Figures (HTML, ZIP)", lambda: export.bundle_zip(figure_files(figs, png=False)),
                         "figures_html.zip", "application/zip", "html"))
         if export.png_available():

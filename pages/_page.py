@@ -1,0 +1,86 @@
+"""The frame of every page: its first call (:func:`begin`), its charts (kept for the downloads), the
+settings container of presenter mode, the device, the file names of downloads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+try:
+    from pages import _state as state
+except ImportError:  # a page file run on its own (AppTest)
+    import _state as state
+try:
+    from pages._data import current_upload
+    from pages._shell import ensure_app_shell as ensure_app_shell
+except ImportError:  # a page file run on its own (AppTest)
+    from _data import current_upload
+    from _shell import ensure_app_shell as ensure_app_shell
+
+
+def chart(fig, key: str, container=st) -> None:
+    """A plotly figure at full width with adlab.viz's own styling (projector-sized fonts).
+
+    The figure is also kept for the page's downloads (:func:`figures_of`); in presenter mode it is
+    drawn with larger fonts and taller.
+    """
+    page = st.session_state.get("_page", key.split("_", 1)[0])
+    st.session_state.setdefault("_figures", {}).setdefault(page, {})[key] = fig
+    if state.presenting():
+        fig = state.scale_figure(fig)
+    container.plotly_chart(fig, key=key, width="stretch", theme=None)
+
+
+def figures_of(page: str) -> dict[str, Any]:
+    """The figures :func:`chart` draws for ``page`` in this session (latest version of each key).
+
+    The dict itself, not a copy: a download built later (on click, in another thread, where session
+    state cannot be read) sees the charts drawn after the button too.
+    """
+    return st.session_state.setdefault("_figures", {}).setdefault(page, {})
+
+
+def begin(page: str) -> None:
+    """First call of a page after its imports: keep it inside app.py, forget the figures of the last
+    run (the page draws its current ones again), restore the link's settings (:mod:`pages._state`),
+    apply presenter mode, and put the current settings in the URL."""
+    ensure_app_shell()
+    st.session_state["_page"] = page
+    figures_of(page).clear()  # a download holds what this run draws, never a figure an earlier run drew
+    state.restore(page, check=_link_check)
+    state.presenter_css()
+    state.sync(page)
+
+
+def _link_check(key: str, value: Any) -> str | None:
+    if key.endswith("_dataset") and isinstance(value, str) and value.startswith("upload:"):
+        entry = current_upload()
+        if entry is None or entry["key"] != value:
+            return ("This link was made with an uploaded file, which a link cannot carry. Upload the same file "
+                    "in the sidebar (Your data), then pick it in the Dataset box: the other settings of the link "
+                    "are restored.")
+    return None
+
+
+def settings_container():
+    """Where a page draws its training form: the page itself, or a closed expander in presenter mode."""
+    if state.presenting():
+        return st.expander("Settings", expanded=False, icon=":material/tune:")
+    return st.container()
+
+
+def file_stem(page: str, stored: dict[str, Any]) -> str:
+    """``adlab_<page>_<dataset>_seed<k>``: the start of every downloaded file's name."""
+    run = stored.get("run")
+    seed = stored.get("seed")
+    seed = seed if seed is not None else getattr(getattr(getattr(run, "config", None), "train", None), "seed", None)
+    if seed is None and run is not None and hasattr(run, "spec"):
+        seed = run.spec.kwargs.get("seed", 0)
+    data = stored["dataset"].replace(":", "-")
+    return f"adlab_{page}_{data}_seed{seed if seed is not None else 0}"
+
+
+def device() -> str:
+    """The device chosen in app.py's sidebar, ``"auto"`` when the page runs on its own."""
+    return str(st.session_state.get("device", "auto"))

@@ -1,0 +1,203 @@
+"""A loss page's live part: the training form, the run it submits (with a progress bar), the results
+block, the downloads and the explorer of the stored run."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import streamlit as st
+
+from adlab import viz
+from adlab.contrastive import ContrastiveConfig, ContrastiveRun, run_contrastive
+from adlab.data import DataError, Split
+from adlab.train import NonFiniteLoss, TrainConfig, TrainEvent
+
+try:
+    from pages import _export
+    from pages import _state as state
+except ImportError:  # a page file run on its own (AppTest)
+    import _export
+    import _state as state
+try:
+    from pages._data import (
+        TOY_NOTE,
+        class_names,
+        class_pickers,
+        dataset_label,
+        default_classes,
+        load_dataset,
+        make_split,
+        pick_dataset,
+        umap_pair_cached,
+    )
+    from pages._instant import Link, explorer, start_from_instant
+    from pages._page import chart, device, file_stem, settings_container
+except ImportError:  # a page file run on its own (AppTest)
+    from _data import (
+        TOY_NOTE,
+        class_names,
+        class_pickers,
+        dataset_label,
+        default_classes,
+        load_dataset,
+        make_split,
+        pick_dataset,
+        umap_pair_cached,
+    )
+    from _instant import Link, explorer, start_from_instant
+    from _page import chart, device, file_stem, settings_container
+
+
+@dataclass
+class FormResult:
+    """What the training form returned; configs are built later so that bad values become errors."""
+
+    submitted: bool
+    dataset: str
+    normal: tuple[str, ...]
+    anomalous: tuple[str, ...]
+    train: dict[str, Any]
+    knobs: dict[str, Any] = field(default_factory=dict)
+
+
+def train_form(
+    page: str,
+    knobs: Callable[[], dict[str, Any]],
+    *,
+    epochs: int = 10,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    links: Sequence[Link] = (),
+) -> FormResult:
+    """Dataset picker (outside the form, so the class lists follow it) and the training form.
+
+    ``knobs`` draws the loss's own widgets inside the form and returns ``ContrastiveConfig`` fields.
+    Widget keys start with ``page``; the submit button is ``f"{page}_train"``. A form field that
+    ``links`` ties to an instant-view control starts from that control's value (:func:`start_from_instant`).
+    """
+    start_from_instant(links)
+    with settings_container():
+        ds = pick_dataset(page)
+        name = st.session_state[f"{page}_dataset"]
+        normal0, anomalous0 = default_classes(name)
+        with st.form(f"{page}_form"):
+            normal, anomalous = class_pickers(page, ds, name, normal0, anomalous0)
+            c1, c2, c3, c4 = st.columns(4)
+            train = dict(
+                batch_size=int(c1.select_slider("Batch size", [32, 64, 128, 256], value=batch_size,
+                                                key=f"{page}_batch")),
+                epochs=int(c2.number_input("Epochs", 1, 200, epochs, key=f"{page}_epochs")),
+                lr=float(c3.select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], value=lr,
+                                          format_func=lambda v: f"{v:g}", key=f"{page}_lr")),
+                seed=int(c4.number_input("Seed", 0, 10_000, 0, key=f"{page}_seed")),
+            )
+            values = knobs()
+            submitted = st.form_submit_button("Train", type="primary", key=f"{page}_train")
+        if name.startswith("toy:") and "anomaly" in anomalous:
+            st.caption(TOY_NOTE)
+    state.sync(page)
+    return FormResult(submitted, name, tuple(normal), tuple(anomalous), train, values)
+
+
+def progress_callback(bar: Any, *, prefix: str = "", start: float = 0.0, span: float = 1.0) -> Callable[[TrainEvent], None]:
+    """An ``adlab.train`` callback that moves ``bar`` (an ``st.progress``) at most five times a second.
+
+    The bar shows ``start + span * event.fraction`` (for several runs behind one bar).
+    """
+    last = [0.0]
+
+    def update(event: TrainEvent) -> None:
+        now = time.perf_counter()
+        if event.kind == "step" and now - last[0] < 0.2:
+            return
+        last[0] = now
+        where = f"epoch {min(event.epoch + 1, event.epochs)}/{event.epochs}"
+        bar.progress(min(1.0, start + span * event.fraction), text=f"{prefix}{where} · loss {event.loss:.4f}")
+
+    return update
+
+
+def live_run(page: str, loss: str, knobs: Callable[[], dict[str, Any]], *, epochs: int, batch_size: int,
+             lr: float, links: Sequence[Link] = ()) -> None:
+    """A loss page's live part: the training form, the run it submits, then the results and the
+    per-anchor explorer of the run kept in session state (or a hint to press Train).
+
+    ``links``: the knobs the page's instant view shows too (the form starts from their values there)."""
+    form = train_form(page, knobs, epochs=epochs, batch_size=batch_size, lr=lr, links=links)
+    if form.submitted:
+        run_and_store(page, form, loss)
+    stored = st.session_state.get(f"{page}_run")
+    if stored:
+        show_run(page, stored)
+        _export.section(page, lambda: _export.contrastive_files(page, stored), stem=file_stem(page, stored))
+        explorer(page, stored)
+    else:
+        st.info("Press **Train** to learn an embedding from the normal classes and see what it does to "
+                "anomaly detection.")
+
+
+def run_and_store(page: str, form: FormResult, loss: str) -> ContrastiveRun | None:
+    """Build the configs, train with a live progress bar, keep the result in session state.
+
+    Errors the user can fix (bad settings, unusable data, a diverging loss) are shown with
+    ``st.error``; the previous result is dropped so stale charts do not pass for new ones.
+    """
+    st.session_state.pop(f"{page}_run", None)
+    with st.status("Training…", expanded=True) as status:
+        bar = st.progress(0.0, text="building the split")
+        try:
+            split = make_split(form.dataset, form.normal, form.anomalous, form.train["seed"])
+            cfg = ContrastiveConfig(loss=loss, train=TrainConfig(device=device(), **form.train), **form.knobs)
+            run = run_contrastive(split, cfg, callbacks=[progress_callback(bar)])
+        except (ValueError, NonFiniteLoss, DataError) as err:
+            status.update(label="Training failed", state="error")
+            st.error(str(err))
+            return None
+        status.update(label=f"Trained {cfg.train.epochs} epochs in {run.history.seconds:.1f} s "
+                            f"on {run.history.device}", state="complete", expanded=False)
+    st.session_state[f"{page}_run"] = {"run": run, "split": split, "dataset": form.dataset,
+                                       "class_names": load_dataset(form.dataset).class_names}
+    return run
+
+
+# ----------------------------------------------------------------------------- results
+def show_run(page: str, stored: dict[str, Any]) -> None:
+    """Loss curve, detection metrics before/after, UMAP before/after, geometry, triplet counts."""
+    run: ContrastiveRun = stored["run"]
+    split: Split = stored["split"]
+    names = class_names(stored)
+    st.subheader("What training changed")
+    st.caption(f"{dataset_label(stored['dataset'])}: {len(split.X_train)} normal training points, {len(split.X_test)} test "
+               f"points ({int(run.is_anomaly.sum())} anomalous). Anomaly score = mean cosine distance to the "
+               f"{run.config.knn_k} nearest normal training features (higher = more anomalous), on the "
+               "encoder's features, before and after training.")
+    cols = st.columns(3)
+    labels = {"auroc": "AUROC", "auprc": "AUPRC", "f1": "F1"}
+    for col, (key, label) in zip(cols, labels.items(), strict=True):
+        before, after = run.metrics_before[key], run.metrics_after[key]
+        col.metric(f"{label} after training", f"{after:.3f}", delta=f"{after - before:+.3f} vs before",
+                   help=f"{label} of the kNN score with the untrained (random) encoder: {before:.3f}")
+    before2d, after2d = umap_pair_cached(run.test_before, run.test_after)
+    hover = [f"class {names[c]}" for c in run.y_test]
+    chart(viz.umap_pair_figure(before2d, after2d, run.is_anomaly, hover=hover), f"{page}_umap")
+    left, right = st.columns(2)
+    chart(viz.loss_curve_figure(run.history.step_losses, run.history.epoch_losses), f"{page}_loss_curve", left)
+    chart(viz.roc_figure({"before": (run.is_anomaly, run.scores_before),
+                          "after": (run.is_anomaly, run.scores_after)}), f"{page}_roc", right)
+    st.markdown("**Geometry of the loss space** (Wang & Isola, ICML 2020) — *lower is better for both*: "
+                "alignment = mean squared distance between positive pairs, uniformity = how evenly the "
+                "normalised features cover the sphere. A random encoder squeezes everything into a small "
+                "region (good alignment, poor uniformity); training usually trades a little alignment for "
+                "much better uniformity.")
+    g1, g2 = st.columns(2)
+    for col, key in ((g1, "alignment"), (g2, "uniformity")):
+        before, after = run.geometry_before[key], run.geometry_after[key]
+        col.metric(f"{key.capitalize()} after", f"{after:.3f}", delta=f"{after - before:+.3f}",
+                   delta_color="inverse", help=f"before training: {before:.3f}")
+    if run.triplet_counts:
+        chart(viz.triplet_counts_figure(run.triplet_counts), f"{page}_counts")
+        st.caption("As the embedding improves, more triplets become easy (loss 0): semi-hard mining keeps "
+                   "the update going by training only on the ones still inside the margin.")
