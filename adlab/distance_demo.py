@@ -11,8 +11,9 @@ identity of indiscernibles does not wherever ``f`` is not injective. Two encoder
 - ``"collapsed"``: ``g`` sees only the first coordinate, so ``(a, b)`` and ``(a, b')`` are at
   distance exactly 0 for every ``b != b'``, before and after training.
 
-:func:`train_learned_distance` trains ``f`` with the triplet loss (all valid triplets of a batch)
-or SupCon (positives by class, one view) through :func:`adlab.train.fit`, in well under a second
+:func:`train_learned_distance` trains ``f`` with the triplet loss (batch-hard triplets, on
+:data:`TRIPLET_DISTANCE`, the squared Euclidean distance between unit features, as FaceNet) or
+SupCon (positives by class, one view) through :func:`adlab.train.fit`, in well under a second
 on a CPU for the defaults. :func:`distance_field` and :func:`closest_distinct_pair` measure the
 geometry for the page.
 """
@@ -31,13 +32,14 @@ from torch import nn
 from adlab import losses
 from adlab.data import make_toy
 from adlab.device import seeded
-from adlab.distances import Distance, LearnedDistance
+from adlab.distances import SQUARED_EUCLIDEAN, Distance, LearnedDistance, euclidean
 from adlab.encoders import MLP
 from adlab.train import Callback, History, TrainConfig, fit
 
 __all__ = [
     "DEMO_ENCODERS",
     "DEMO_LOSSES",
+    "TRIPLET_DISTANCE",
     "DistanceDemoConfig",
     "LearnedDistanceRun",
     "PairProbe",
@@ -51,6 +53,7 @@ __all__ = [
 
 DEMO_ENCODERS = ("mlp", "collapsed")
 DEMO_LOSSES = ("triplet", "supcon")
+TRIPLET_DISTANCE = SQUARED_EUCLIDEAN  # the triplet loss's geometry: ||f(a) - f(p)||^2, margin on it
 
 
 @dataclass(frozen=True)
@@ -58,8 +61,8 @@ class DistanceDemoConfig:
     """One learned-distance experiment (frozen: usable as a cache key).
 
     ``toy`` names a :func:`adlab.data.make_toy` set of ``n`` points (5 % planted anomalies, never
-    trained on); ``encoder`` is ``"mlp"`` or ``"collapsed"``; ``loss`` is ``"triplet"`` (squared
-    Euclidean on unit features, ``margin``) or ``"supcon"`` (``temperature``).
+    trained on); ``encoder`` is ``"mlp"`` or ``"collapsed"``; ``loss`` is ``"triplet"``
+    (:data:`TRIPLET_DISTANCE` on unit features, ``margin``) or ``"supcon"`` (``temperature``).
     """
 
     toy: str = "moons"
@@ -156,10 +159,10 @@ def _step(cfg: DistanceDemoConfig):
         if cfg.loss == "supcon":
             return losses.supcon(z, y, temperature=cfg.temperature)
         with torch.no_grad():
-            t = losses.mine_triplets(z, y, strategy="batch-hard", margin=cfg.margin)
+            t = losses.mine_triplets(z, y, strategy="batch-hard", margin=cfg.margin, distance=TRIPLET_DISTANCE)
         if len(t.anchor) == 0:
             return (z * 0).sum()
-        return losses.triplet(z[t.anchor], z[t.positive], z[t.negative], margin=cfg.margin)
+        return losses.triplet(z[t.anchor], z[t.positive], z[t.negative], margin=cfg.margin, distance=TRIPLET_DISTANCE)
 
     return step
 
@@ -227,7 +230,7 @@ def closest_distinct_pair(distance: Distance, points: np.ndarray, *, min_gap: fl
     """
     P = np.asarray(points, dtype=np.float64)
     D = distance.pairwise(P)  # (n, n)
-    gap = np.sqrt(np.square(P[:, None, :] - P[None, :, :]).sum(-1))  # (n, n)
+    gap = euclidean.pairwise(P)  # (n, n) how far apart in the plane
     D = np.where(gap >= min_gap, D, np.inf)
     if not np.isfinite(D).any():
         raise ValueError(f"min_gap={min_gap!r} leaves no pair of points far enough apart")

@@ -3,14 +3,18 @@
 Convention: ``is_anomaly`` is a boolean (or 0/1) vector, True = anomaly; ``scores`` are real
 numbers, higher = more anomalous. AUROC, average precision and F1 come from scikit-learn; this
 module adds the input checks (both classes present, finite scores, equal lengths) and GOAD's
-F1 protocol (Bergman & Hoshen, ICLR 2020).
+F1 protocol (Bergman & Hoshen, ICLR 2020). The kNN score measures with an
+:class:`~adlab.distances.embedding.EmbeddingDistance`, the objects the losses use.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import torch
 from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
-from sklearn.neighbors import NearestNeighbors
+
+from adlab.distances.embedding import COSINE_DISTANCE, EMBEDDING_DISTANCES, EmbeddingDistance
+from adlab.distances.search import k_nearest
 
 __all__ = ["auroc", "auprc", "f1_at_contamination", "knn_score", "evaluate"]
 
@@ -92,24 +96,41 @@ def evaluate(is_anomaly: np.ndarray, scores: np.ndarray) -> dict[str, float]:
     }
 
 
+def _knn_distance(metric: str | EmbeddingDistance) -> EmbeddingDistance:
+    """``metric`` as an :class:`EmbeddingDistance`; the name ``"cosine"`` keeps its old meaning here,
+    the cosine *distance* ``1 - cos`` (``COSINE_DISTANCE``)."""
+    if isinstance(metric, EmbeddingDistance):
+        return metric
+    if metric == "cosine":
+        return COSINE_DISTANCE
+    if isinstance(metric, str) and metric in EMBEDDING_DISTANCES:
+        return EMBEDDING_DISTANCES[metric]
+    raise ValueError(
+        f"metric must be an EmbeddingDistance or one of {', '.join(map(repr, EMBEDDING_DISTANCES))} "
+        f"('cosine' meaning 1 - cos), got {metric!r}"
+    )
+
+
 def knn_score(
     train_features: np.ndarray,
     test_features: np.ndarray,
     *,
     k: int = 5,
-    metric: str = "cosine",
+    metric: str | EmbeddingDistance = "cosine",
 ) -> np.ndarray:
     """Mean distance from each test feature to its ``k`` nearest training features.
 
-    ``score(x) = (1/k) Σ_{j ∈ kNN(x)} d(x, t_j)`` with ``d = 1 − cos(x, t)`` on L2-normalised
-    features (``metric="cosine"``; a zero vector counts as cosine 0) or ``d = ‖x − t‖₂``
-    (``"euclidean"``). train (n_train, d), test (n_test, d) -> (n_test,) float64, higher = more
-    anomalous. ``k`` is clipped to ``n_train``. Exact (brute force) search.
+    ``score(x) = (1/k) Σ_{j ∈ kNN(x)} d(x, t_j)`` for a distance ``d``, e.g. ``d = 1 − cos(x, t)``
+    on L2-normalised features (``metric="cosine"`` or ``COSINE_DISTANCE``; a zero vector counts as
+    cosine 0) or ``d = ‖x − t‖₂`` (``"euclidean"``). For a similarity ``s`` (``larger_is_closer``,
+    e.g. ``COSINE``, ``DOT``) the neighbours are the ``k`` most similar and the score is
+    ``−(1/k) Σ s(x, t_j)``, so higher stays more anomalous. train (n_train, d), test (n_test, d) ->
+    (n_test,) float64. ``k`` is clipped to ``n_train``. Exact (brute force) search in float64 torch
+    on the CPU, in blocks of test rows (:func:`adlab.distances.k_nearest`).
     """
-    train = np.asarray(train_features, dtype=np.float64)
-    test = np.asarray(test_features, dtype=np.float64)
-    if metric not in ("cosine", "euclidean"):
-        raise ValueError(f"metric must be 'cosine' or 'euclidean', got {metric!r}")
+    distance = _knn_distance(metric)
+    train = np.ascontiguousarray(train_features, dtype=np.float64)
+    test = np.ascontiguousarray(test_features, dtype=np.float64)
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"k must be an integer >= 1, got {k!r}")
     for name, arr in (("train_features", train), ("test_features", test)):
@@ -126,6 +147,7 @@ def knn_score(
     if test.shape[0] == 0:
         return np.zeros(0, dtype=np.float64)
     k = int(min(k, train.shape[0]))
-    search = NearestNeighbors(n_neighbors=k, algorithm="brute", metric=metric).fit(train)
-    dist, _ = search.kneighbors(test)  # (n_test, k), ascending
-    return dist.mean(axis=1)
+    with torch.no_grad():
+        near = k_nearest(distance, torch.from_numpy(test), torch.from_numpy(train), k)  # (n_test, k)
+        mean = near.values.mean(dim=1)  # (n_test,)
+    return (-mean if distance.larger_is_closer else mean).numpy()

@@ -296,6 +296,9 @@ with left:
     for part in distance.latex.split(r", \quad "):  # one line each: a learned distance's two parts fit the column
         st.latex(part)
     st.markdown(f"**Theory:** {distance.claim}  \n*{theory(distance)}* (claimed on: {distance.domain})")
+    if getattr(distance, "embedding", None) is not None:  # the torch object behind the numbers
+        st.caption(f"Computed by `EmbeddingDistance({distance.embedding.kind!r})`, the same object the losses, "
+                   "the miners and the kNN score take.")
 
 points = clean_points(edited)
 if points is not None:  # the link carries the points

@@ -12,8 +12,12 @@ from scipy.special import rel_entr
 
 from adlab.distances import (
     AXIOMS,
+    COSINE,
+    COSINE_DISTANCE,
     DEMOS,
     DISTANCES,
+    EUCLIDEAN,
+    SQUARED_EUCLIDEAN,
     AxiomReport,
     FormulaDistance,
     LearnedDistance,
@@ -63,8 +67,45 @@ def test_kl_matches_scipy():
 
 def test_torch_tensors_accepted_and_blocks_agree(monkeypatch):
     np.testing.assert_allclose(euclidean.pairwise(torch.from_numpy(X)), euclidean.pairwise(X))
-    monkeypatch.setattr("adlab.distances._BLOCK_ELEMENTS", 7)  # force many row blocks
-    np.testing.assert_allclose(euclidean.pairwise(X, Y), sd.cdist(X, Y), atol=1e-12)
+    U = RNG.normal(size=(12, 2))
+    reports = {name: check_axioms(get_distance(name), U) for name in ("euclidean", "squared_euclidean")}
+    monkeypatch.setattr("adlab.distances._arrays._BLOCK_ELEMENTS", 7)  # force many row blocks
+    for name in ("euclidean", "squared_euclidean", "cosine", "manhattan"):
+        np.testing.assert_allclose(get_distance(name).pairwise(X, Y), sd.cdist(X, Y, SCIPY[name]), atol=1e-12)
+    for name, report in reports.items():  # the triangle check's (b, n, n) blocks find the same worst triple
+        blocked = check_axioms(get_distance(name), U)
+        assert [(r.holds, r.failures, r.message) for r in blocked.results] == [
+            (r.holds, r.failures, r.message) for r in report.results
+        ]
+
+
+@pytest.mark.parametrize("name", ["euclidean", "squared_euclidean", "cosine", "angular"])
+def test_exact_zero_and_symmetry_bit_for_bit(name):
+    d = get_distance(name)
+    P = np.vstack([X, 2.0 * X[:2], X[3:4]])  # 2x and a repeated row
+    D = d.pairwise(P)
+    assert np.array_equal(D, D.T)
+    assert np.all(np.diag(D) == 0.0) and D[3, 9] == 0.0
+    if name in ("cosine", "angular"):  # x and 2x point the same way
+        assert D[0, 7] == 0.0 and D[1, 8] == 0.0
+
+
+def test_formula_distances_are_the_torch_embedding_distances():
+    Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
+    for d, e in ((euclidean, EUCLIDEAN), (squared_euclidean, SQUARED_EUCLIDEAN), (cosine, COSINE_DISTANCE)):
+        assert d.embedding is e
+        np.testing.assert_allclose(d.pairwise(X, Y), e.pairwise(Xt, Yt).numpy(), atol=1e-12)
+    assert get_distance("manhattan").embedding is None
+
+
+def test_check_axioms_takes_an_embedding_distance():
+    line = demo_points("squared_euclidean").points
+    report = check_axioms(SQUARED_EUCLIDEAN, line)
+    assert report.distance == "squared_euclidean"
+    assert report.failed == ("triangle inequality",) and report.triangle.worst.violation == 2.0
+    # a similarity is not a distance: cos(x, x) = 1 is not 0, and it goes negative
+    similarity = check_axioms(COSINE, RNG.normal(size=(6, 3)))
+    assert "identity of indiscernibles" in similarity.failed and "non-negativity" in similarity.failed
 
 
 def test_registry_and_claims():

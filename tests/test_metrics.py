@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from adlab.distances import COSINE, COSINE_DISTANCE, DOT, EUCLIDEAN, SQUARED_EUCLIDEAN
 from adlab.metrics import auprc, auroc, evaluate, f1_at_contamination, knn_score
 
 LABELS = np.array([0, 0, 0, 1, 1], dtype=bool)
@@ -102,6 +103,56 @@ def test_knn_cosine_hand_placed():
     np.testing.assert_allclose(knn_score(train, test, k=2), [0.5, half, 1.5, 1.0], atol=1e-7)
     # cosine ignores length
     np.testing.assert_allclose(knn_score(5 * train, 0.1 * test, k=2), knn_score(train, test, k=2), atol=1e-7)
+
+
+def _naive_knn(train, test, k, d):
+    """Loop over test points, sort every distance, average the k smallest."""
+    return np.array([np.mean(sorted(d(x, t) for t in train)[:k]) for x in test])
+
+
+def test_knn_matches_a_naive_loop_for_each_distance_and_name():
+    rng = np.random.default_rng(1)
+    train, test = rng.normal(size=(40, 3)), rng.normal(size=(15, 3))
+    train[0], test[0] = 0.0, 0.0  # zero vectors: cosine 0 with everything
+    test[1] = 4.0 * train[5]  # same direction as a training point: cosine distance 0
+
+    def cos_dist(x, t):
+        nx, nt = np.linalg.norm(x), np.linalg.norm(t)
+        return 1.0 - (x @ t / (nx * nt) if nx > 0 and nt > 0 else 0.0)
+
+    def euclid(x, t):
+        return float(np.sqrt(np.sum((x - t) ** 2)))
+
+    for k in (1, 4, 40):
+        cos_expected = _naive_knn(train, test, k, cos_dist)
+        for metric in ("cosine", "cosine_distance", COSINE_DISTANCE):
+            np.testing.assert_allclose(knn_score(train, test, k=k, metric=metric), cos_expected, atol=1e-12)
+        for metric in ("euclidean", EUCLIDEAN):
+            np.testing.assert_allclose(knn_score(train, test, k=k, metric=metric), _naive_knn(train, test, k, euclid),
+                                       atol=1e-12)
+        np.testing.assert_allclose(knn_score(train, test, k=k, metric=SQUARED_EUCLIDEAN),
+                                   _naive_knn(train, test, k, lambda x, t: euclid(x, t) ** 2), atol=1e-10)
+    assert knn_score(train, test, k=1)[1] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_knn_with_a_similarity_scores_minus_the_mean_similarity():
+    train = np.array([[1.0, 0.0], [0.0, 2.0], [3.0, 3.0]])
+    test = np.array([[2.0, 0.0], [-1.0, 0.0]])
+    # COSINE: the most similar first. (2, 0): cos 1, then cos 45 = 0.7071; (-1, 0): cos 0, then -0.7071.
+    r = math.sqrt(0.5)
+    np.testing.assert_allclose(knn_score(train, test, k=2, metric=COSINE), [-(1 + r) / 2, -(0 - r) / 2], atol=1e-12)
+    np.testing.assert_allclose(knn_score(train, test, k=2, metric=COSINE), knn_score(train, test, k=2) - 1.0,
+                               atol=1e-12)
+    # DOT: (2, 0) . (3, 3) = 6 and . (1, 0) = 2; (-1, 0): 0 with (0, 2), then -1 with (1, 0)
+    np.testing.assert_allclose(knn_score(train, test, k=2, metric=DOT), [-4.0, 0.5], atol=1e-12)
+
+
+def test_knn_blocks_bound_memory_and_agree(monkeypatch):
+    rng = np.random.default_rng(2)
+    train, test = rng.normal(size=(30, 4)), rng.normal(size=(50, 4))
+    whole = knn_score(train, test, k=3)
+    monkeypatch.setattr("adlab.distances.search._MAX_ELEMENTS", 31)  # one test row per block
+    np.testing.assert_allclose(knn_score(train, test, k=3), whole, atol=1e-15)
 
 
 def test_knn_higher_is_more_anomalous():

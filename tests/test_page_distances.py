@@ -44,6 +44,8 @@ def test_collinear_preset_breaks_triangle_for_squared_euclidean_not_for_euclidea
     scatter = next(s for s in _specs(at) if any(t.get("name") == "points" for t in s["data"]))
     names = [t.get("name") for t in scatter["data"]]
     assert "long side x0–x2" in names and "detour via x1" in names
+    # the numbers come from the torch distance the triplet loss uses
+    assert any("EmbeddingDistance('squared_euclidean')" in c.value for c in at.caption)
 
     at.selectbox(key="distances_metric").set_value("euclidean").run()
     assert not at.exception
@@ -51,6 +53,8 @@ def test_collinear_preset_breaks_triangle_for_squared_euclidean_not_for_euclidea
     assert len(lines) >= 4 and not any(line.startswith(BREAKS) for line in lines)
     assert any("All four axioms hold" in s.value for s in at.success)
     assert not at.warning
+    at.selectbox(key="distances_metric").set_value("manhattan").run()  # no torch counterpart: no such line
+    assert not at.exception and not any("EmbeddingDistance" in c.value for c in at.caption)
 
 
 def test_invalid_points_warn_instead_of_failing():
