@@ -2,54 +2,45 @@
 
 This is the experiment every loss page runs: features of the test split before training (random
 encoder) and after, a kNN anomaly score on each (fitted on normal training features only),
-alignment and uniformity, and the loss history. Positives and negatives come from class labels
-(triplet, N-pair, SupCon) or from augmentation (SimCLR, and SupCon without labels).
+alignment and uniformity, and the loss history. The loss is found by name in
+:mod:`adlab.registry`; its module supplies the training step, the batches and where its positives
+come from (class labels, or two augmented views of one sample).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from adlab import losses
+from adlab import registry
 from adlab.augment import default_augment
 from adlab.data import Split
 from adlab.device import pick_device, seeded
 from adlab.encoders import ContrastiveNet, ProjectionHead, build_encoder
+from adlab.losses.base import AUGMENTATION, POSITIVES, StepContext
 from adlab.losses.diagnostics import alignment, uniformity
-from adlab.losses.mining import mine_triplets, triplet_counts
 from adlab.metrics import evaluate, knn_score
 from adlab.train import Callback, History, TrainConfig, fit
 
-__all__ = ["LOSSES", "ContrastiveConfig", "ContrastiveRun", "build_model", "embed", "run_contrastive"]
-
-LOSSES = ("triplet", "npair", "supcon", "simclr")
+__all__ = ["ContrastiveConfig", "ContrastiveRun", "build_model", "embed", "run_contrastive"]
 
 
 @dataclass(frozen=True)
 class ContrastiveConfig:
-    """One contrastive experiment. Only the knobs of ``loss`` matter; the rest are ignored."""
+    """One contrastive experiment: the settings every loss shares, plus ``loss``, the loss's own
+    ``Config`` (e.g. ``TripletConfig(margin=0.3)``; a registered loss name means its defaults).
 
-    loss: str = "simclr"
-    # triplet (FaceNet): margin on squared distances between L2-normalised embeddings
-    margin: float = 0.2
-    squared: bool = True
-    mining: str = "semi-hard"
-    # N-pair (Sohn 2016)
-    normalize: bool = True
-    l2_reg: float = 0.0
-    # SupCon (Khosla 2020) and NT-Xent (Chen 2020)
-    temperature: float = 0.5
-    variant: str = "out"
-    use_labels: bool = True  # SupCon: positives by class (True) or by augmentation only (False)
-    decoupled: bool = False
-    # model and scoring
+    Build one from knob names with :meth:`for_loss`; ``loss_name`` is the loss's registry name.
+    """
+
+    loss: Any = "simclr"  # a registered loss's Config instance (a name is replaced by its Config())
     feature_dim: int = 32
     head: bool = True
     augment_strength: float = 1.0
@@ -57,16 +48,73 @@ class ContrastiveConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def __post_init__(self) -> None:
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
-        if self.margin < 0:
-            raise ValueError(f"margin must be >= 0, got {self.margin!r}")
-        if self.temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {self.temperature!r}")
+        if isinstance(self.loss, str):
+            object.__setattr__(self, "loss", registry.loss(self.loss).Config())
+        _module_of(self.loss)  # a registered loss's Config, or ValueError
         if self.knn_k < 1:
             raise ValueError(f"knn_k must be >= 1, got {self.knn_k!r}")
         if self.feature_dim < 2:
             raise ValueError(f"feature_dim must be >= 2, got {self.feature_dim!r}")
+
+    @classmethod
+    def for_loss(cls, name: str, train: TrainConfig | None = None, **knobs: Any) -> ContrastiveConfig:
+        """The experiment for the loss registered as ``name``: each knob goes to the shared settings
+        (``feature_dim``, ``head``, ``augment_strength``, ``knn_k``) or to the loss's ``Config``; an
+        unknown knob is a ``ValueError`` naming the loss and its valid knobs."""
+        module = registry.loss(name)
+        shared = {f.name for f in fields(cls)} - {"loss", "train"}
+        own = {f.name for f in fields(module.Config)}
+        unknown = sorted(set(knobs) - shared - own)
+        if unknown:
+            raise ValueError(
+                f"unknown setting(s) {', '.join(unknown)} for the loss {name!r}; its settings are "
+                f"{', '.join(sorted(own)) or '(none)'} and the shared ones {', '.join(sorted(shared))}"
+            )
+        loss = module.Config(**{k: v for k, v in knobs.items() if k in own})
+        common = {k: v for k, v in knobs.items() if k in shared}
+        return cls(loss=loss, train=train if train is not None else TrainConfig(), **common)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ContrastiveConfig:
+        """The inverse of :meth:`to_dict` (e.g. a ``config.json`` read back)."""
+        flat = dict(data)
+        train = TrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in flat.pop("train", {}).items()})
+        return cls.for_loss(flat.pop("loss"), train, **flat)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"loss": name, <the loss's settings>, <the shared settings>, "train": {...}}``: one flat
+        mapping of plain values (the layout of a link or a ``config.json``)."""
+        out: dict[str, Any] = {"loss": self.loss_name}
+        out.update({f.name: getattr(self.loss, f.name) for f in fields(self.loss)})
+        out.update({f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("loss", "train")})
+        out["train"] = {f.name: getattr(self.train, f.name) for f in fields(self.train)}
+        return out
+
+    @property
+    def loss_name(self) -> str:
+        """The registry name of ``loss`` (e.g. ``"triplet"``)."""
+        return _module_of(self.loss).NAME
+
+    @property
+    def positives(self) -> str:
+        """Where the loss's positive pairs come from: ``"class"`` or ``"augmentation"``."""
+        return _positives(_module_of(self.loss), self.loss)
+
+
+def _module_of(loss_cfg: Any) -> Any:
+    """The registered loss module whose ``Config`` ``loss_cfg`` is."""
+    for module in registry.losses().values():
+        if type(loss_cfg) is module.Config:
+            return module
+    names = ", ".join(registry.loss_names())
+    raise ValueError(f"loss must be the Config of a registered loss ({names}) or its name, got {loss_cfg!r}")
+
+
+def _positives(module: Any, loss_cfg: Any) -> str:
+    value = module.positives(loss_cfg) if hasattr(module, "positives") else "class"
+    if value not in POSITIVES:
+        raise ValueError(f"{module.NAME}.positives must return one of {POSITIVES}, got {value!r}")
+    return value
 
 
 @dataclass
@@ -83,7 +131,7 @@ class ContrastiveRun:
     metrics_after: dict[str, float]
     geometry_before: dict[str, float]  # alignment, uniformity of the loss space
     geometry_after: dict[str, float]
-    triplet_counts: list[dict[str, int]]  # per epoch (triplet loss only)
+    triplet_counts: list[dict[str, int]]  # per epoch, what the step recorded (triplet categories); else []
     model: nn.Module
     is_anomaly: np.ndarray
     y_test: np.ndarray
@@ -118,72 +166,31 @@ def embed(model: ContrastiveNet, X: np.ndarray, *, which: str = "encoder", batch
     return torch.cat(out).numpy()
 
 
-def _class_batches(y: torch.Tensor, batch_size: int, generator: torch.Generator) -> Iterable[torch.Tensor]:
-    """Index batches for N-pair: groups holding one (anchor, positive) pair per class."""
-    classes = [c for c in torch.unique(y).tolist() if int((y == c).sum()) >= 2]
-    if len(classes) < 2:
-        raise ValueError("N-pair needs at least two normal classes with two samples each; pick more normal classes")
-    pools = {c: torch.nonzero(y == c).flatten() for c in classes}
-    groups_per_batch = max(1, batch_size // (2 * len(classes)))
-    steps = max(1, len(y) // (groups_per_batch * 2 * len(classes)))
-    for _ in range(steps):
-        rows = []
-        for _ in range(groups_per_batch):
-            for c in classes:
-                pool = pools[c]
-                pick = pool[torch.randperm(len(pool), generator=generator)[:2]]
-                rows.append(pick)
-        yield torch.stack(rows)  # (groups * classes, 2): anchor index, positive index
+class _EpochCounts:
+    """Per-epoch totals of the counters a training step records (:attr:`StepContext.record`)."""
 
+    def __init__(self) -> None:
+        self.epochs: list[dict[str, int]] = [{}]
 
-def _step_fn(cfg: ContrastiveConfig, kind: str, n_classes: int, counts: list[dict[str, int]]):
-    aug = default_augment(kind, strength=cfg.augment_strength)
-    gen = torch.Generator().manual_seed(cfg.train.seed + 1)
+    def add(self, counts: Mapping[str, int]) -> None:
+        current = self.epochs[-1]
+        self.epochs[-1] = {k: int(current.get(k, 0)) + int(v) for k, v in counts.items()}
 
-    def views(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return aug(x, gen), aug(x, gen)
+    def on_event(self, event) -> None:
+        if event.kind == "epoch":
+            self.epochs.append({})
 
-    def step(model: nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
-        if cfg.loss == "triplet":
-            x, y = batch
-            z = F.normalize(model(x), dim=1)
-            with torch.no_grad():
-                t = mine_triplets(z, y, strategy=cfg.mining, margin=cfg.margin, squared=cfg.squared)
-                counts[-1] = _add(counts[-1], triplet_counts(z, y, margin=cfg.margin, squared=cfg.squared))
-            if len(t.anchor) == 0:
-                return (z * 0).sum()
-            return losses.triplet(z[t.anchor], z[t.positive], z[t.negative], margin=cfg.margin, squared=cfg.squared)
-        if cfg.loss == "npair":
-            x_a, x_p = batch
-            za, zp = model(x_a), model(x_p)
-            group = n_classes
-            terms = [
-                losses.npair(za[i : i + group], zp[i : i + group], l2_reg=cfg.l2_reg, normalize=cfg.normalize)
-                for i in range(0, len(za) - group + 1, group)
-            ]
-            return torch.stack(terms).mean()
-        if cfg.loss == "supcon":
-            x, y = batch
-            v1, v2 = views(x)
-            z = model(torch.cat([v1, v2]))  # (2B, d): both views stacked
-            labels = torch.cat([y, y]) if cfg.use_labels else torch.arange(len(x), device=x.device).repeat(2)
-            return losses.supcon(z, labels, temperature=cfg.temperature, variant=cfg.variant)
-        (x,) = batch[:1]
-        v1, v2 = views(x)
-        return losses.nt_xent(model(v1), model(v2), temperature=cfg.temperature, decoupled=cfg.decoupled)
-
-    return step
-
-
-def _add(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
-    return {k: int(a.get(k, 0)) + int(v) for k, v in b.items()}
+    def result(self) -> list[dict[str, int]]:
+        """One dict per finished epoch; ``[]`` when the step recorded nothing."""
+        done = self.epochs[:-1] if not self.epochs[-1] else self.epochs
+        return done if any(done) else []
 
 
 def _geometry(model: ContrastiveNet, X: torch.Tensor, y: torch.Tensor, cfg: ContrastiveConfig, kind: str) -> dict:
     """Alignment and uniformity (Wang & Isola 2020) of the loss space on normal training data.
 
-    Positive pairs are two augmented views for instance discrimination, and random same-class
-    pairs for the class-based losses.
+    Positive pairs are two augmented views when the loss's positives come from augmentation, and
+    random same-class pairs when they come from class labels (``cfg.positives``).
     """
     model.eval()
     device = next(model.parameters()).device
@@ -191,7 +198,7 @@ def _geometry(model: ContrastiveNet, X: torch.Tensor, y: torch.Tensor, cfg: Cont
     X = X[:512].to(device)
     y = y[:512].to(device)
     with torch.no_grad():
-        if cfg.loss in ("simclr",) or (cfg.loss == "supcon" and not cfg.use_labels):
+        if cfg.positives == AUGMENTATION:
             aug = default_augment(kind, strength=cfg.augment_strength)
             z1, z2 = model(aug(X, gen)), model(aug(X, gen))
         else:
@@ -217,19 +224,18 @@ def run_contrastive(
 ) -> ContrastiveRun:
     """Train on ``split``'s normal training rows with ``cfg.loss`` and score its test rows.
 
-    Scores are kNN distances (k = ``cfg.knn_k``, cosine) from each test feature to the normal
-    training features, computed with the same encoder before and after training. Test labels are
-    used only to compute the metrics, never in training.
+    The loss module (``registry.loss(cfg.loss_name)``) makes the training step and, when it has a
+    ``batches`` hook, the batches. Scores are kNN distances (k = ``cfg.knn_k``, cosine) from each
+    test feature to the normal training features, computed with the same encoder before and after
+    training. Test labels are used only to compute the metrics, never in training.
     """
+    module = registry.loss(cfg.loss_name)
     input_shape = tuple(split.X_train.shape[1:])
     with seeded(cfg.train.seed):  # the same seed gives the same initial weights, whatever else runs
         model = build_model(input_shape, cfg)
     X = torch.as_tensor(split.X_train, dtype=torch.float32)
     y = torch.as_tensor(split.y_train, dtype=torch.long)
-    # relabel classes 0..k-1 for the losses
-    _, y = torch.unique(y, return_inverse=True)
-    # N-pair groups hold one pair per class that has at least two training rows
-    n_classes = sum(int((y == c).sum()) >= 2 for c in torch.unique(y).tolist())
+    _, y = torch.unique(y, return_inverse=True)  # (n,) classes relabelled 0..k-1 for the losses
     model.to(pick_device(cfg.train.device))
 
     def features() -> tuple[np.ndarray, np.ndarray]:
@@ -238,23 +244,16 @@ def run_contrastive(
     train_before, test_before = features()
     geometry_before = _geometry(model, X, y, cfg, split.kind)
 
-    counts: list[dict[str, int]] = []
-
-    def count_epochs(event) -> None:
-        if event.kind == "epoch" and cfg.loss == "triplet":
-            counts.append({})
-
-    counts.append({})
-    step = _step_fn(cfg, split.kind, n_classes, counts)
-    if cfg.loss == "npair":
-        def data(epoch: int, generator: torch.Generator):
-            for pairs in _class_batches(y, cfg.train.batch_size, generator):
-                yield X[pairs[:, 0]], X[pairs[:, 1]]
-    else:
-        data = (X, y)
-    history = fit(model, step, data, cfg.train, callbacks=[count_epochs, *callbacks], cancel=cancel)
-    if counts and not counts[-1]:
-        counts.pop()
+    counts = _EpochCounts()
+    ctx = StepContext(
+        augment=default_augment(split.kind, strength=cfg.augment_strength),
+        generator=torch.Generator().manual_seed(cfg.train.seed + 1),
+        labels=y,
+        record=counts.add,
+    )
+    step = module.make_step(cfg.loss, ctx)
+    data = module.batches(X, y, cfg.train.batch_size) if hasattr(module, "batches") else (X, y)
+    history = fit(model, step, data, cfg.train, callbacks=[counts.on_event, *callbacks], cancel=cancel)
 
     train_after, test_after = features()
     geometry_after = _geometry(model, X, y, cfg, split.kind)
@@ -272,7 +271,7 @@ def run_contrastive(
         metrics_after=evaluate(is_anomaly, scores_after),
         geometry_before=geometry_before,
         geometry_after=geometry_after,
-        triplet_counts=counts if cfg.loss == "triplet" else [],
+        triplet_counts=counts.result(),
         model=model.cpu(),
         is_anomaly=is_anomaly,
         y_test=np.asarray(split.y_test),

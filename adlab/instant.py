@@ -1,13 +1,16 @@
-"""What each loss does to one anchor, computed without training.
+"""What a loss does to one anchor, computed without training: the pieces every loss shares.
 
 Two uses on the loss pages:
 
 - the *instant view*: a fixed, seeded batch of 2-D unit vectors (a few classes on the circle, or
-  two augmented views of a few instances) and, for one anchor and one value of the margin or
-  temperature, the batch loss (from :mod:`adlab.losses`), the anchor's per-term breakdown (from
-  :func:`adlab.losses.diagnostics.anchor_breakdown`) and what to draw for each point;
+  two augmented views of a few instances) and, for one anchor and one loss configuration, the batch
+  loss, the anchor's per-term breakdown and what to draw for each point (:func:`view`);
 - the *explorer*: the same breakdown for a real test point after a run, in the trained model's
-  loss space, inside a batch of its neighbours in the test set.
+  loss space, inside a batch of its neighbours in the test set (:func:`explore_anchor`).
+
+Each loss module (see :mod:`adlab.losses.base`) builds its own view and explorer batch from the
+shared pieces here (:class:`CircleBatch`, :func:`finish`, :class:`ExplorerPool`); this module
+dispatches by name through :mod:`adlab.registry` and imports no loss itself.
 
 Gradient weights follow ``AnchorBreakdown``: ``d loss / d v_a = grad_scale * sum_k w_k (v_k - v_a)``,
 so ``w_k < 0`` pulls the anchor toward ``v_k`` and ``w_k > 0`` pushes it away.
@@ -15,33 +18,34 @@ so ``w_k < 0`` pulls the anchor toward ``v_k`` and ``w_k > 0`` pushes it away.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from adlab import losses
+from adlab import registry
 from adlab.augment import default_augment
-from adlab.losses.diagnostics import AnchorBreakdown, anchor_breakdown
-from adlab.losses.mining import classify_triplets, mine_triplets, triplet_counts
+
+if TYPE_CHECKING:  # the loss modules import this one: no import of adlab.losses at run time
+    from adlab.contrastive import ContrastiveConfig
+    from adlab.losses.diagnostics import AnchorBreakdown
 
 __all__ = [
     "CircleBatch",
+    "ExplorerPool",
     "ExplorerResult",
     "InstantView",
+    "as_tensor",
+    "check_anchor",
     "class_batch",
     "explore_anchor",
-    "npair_view",
+    "finish",
     "pair_batch",
-    "simclr_view",
-    "supcon_view",
-    "triplet_view",
+    "view",
     "view_batch",
 ]
-
 
 # ----------------------------------------------------------------------------- fixed batches
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ def view_batch(n_instances: int = 6, *, jitter: float = 0.3, seed: int = 2) -> C
 class InstantView:
     """What the instant view shows for one anchor (row ``anchor`` of ``batch.points``).
 
-    ``loss``: the whole batch's loss from :mod:`adlab.losses`; ``breakdown``: the anchor's terms,
+    ``kind``: the loss's registry name; ``loss``: the whole batch's loss; ``breakdown``: the anchor's terms,
     whose ``index`` maps to batch rows through ``rows`` (``rows[k]`` = batch row of term ``k``);
     ``groups`` / ``sizes`` ``(n,)``: legend group and marker size in ``[0, 1]`` (``|w_k|`` relative
     to the largest) per batch row; ``step`` ``(2,)``: minus the gradient of the anchor's loss with
@@ -133,19 +137,21 @@ class InstantView:
         return self.breakdown.loss
 
 
-def _t(x: np.ndarray) -> torch.Tensor:
+def as_tensor(x: np.ndarray) -> torch.Tensor:
+    """``x`` as a float64 tensor (the instant views compute in float64)."""
     return torch.as_tensor(np.asarray(x), dtype=torch.float64)
 
 
-def _check_anchor(anchor: int, n: int) -> int:
+def check_anchor(anchor: int, n: int) -> int:
+    """``anchor`` as an ``int`` in ``0..n-1``; ``ValueError`` otherwise."""
     if isinstance(anchor, bool) or not isinstance(anchor, (int, np.integer)) or not 0 <= anchor < n:
         raise ValueError(f"anchor must be an integer in 0..{n - 1}, got {anchor!r}")
     return int(anchor)
 
 
-def _finish(kind: str, batch: CircleBatch, anchor: int, loss: float, bd: AnchorBreakdown, rows: np.ndarray,
-            vectors: np.ndarray, anchor_vec: np.ndarray, groups: np.ndarray | None = None, *,
-            on_sphere: bool = True, **extra) -> InstantView:
+def finish(kind: str, batch: CircleBatch, anchor: int, loss: float, bd: AnchorBreakdown, rows: np.ndarray,
+           vectors: np.ndarray, anchor_vec: np.ndarray, groups: np.ndarray | None = None, *,
+           on_sphere: bool = True, **extra: Any) -> InstantView:
     """Per-row groups and sizes from the breakdown, and the descent step -grad of the anchor.
 
     ``on_sphere``: the loss normalises its inputs, so only the tangent part of the step moves the
@@ -168,84 +174,13 @@ def _finish(kind: str, batch: CircleBatch, anchor: int, loss: float, bd: AnchorB
     return InstantView(kind, batch, anchor, float(loss), bd, rows, groups, sizes, step, **extra)
 
 
-def triplet_view(
-    batch: CircleBatch, anchor: int, *, margin: float, squared: bool = True, positive: int | None = None
-) -> InstantView:
-    """Triplet loss (FaceNet) on a class batch, with the margin band of one (anchor, positive).
-
-    ``loss`` = mean hinge over every valid triplet of the batch (mining strategy "all"); negatives
-    are grouped easy / semi-hard / hard relative to ``positive`` (default: the anchor's farthest
-    positive, as batch-hard mining picks it). Rings: Euclidean radii ``d(a,p)`` and the band's outer
-    edge, ``sqrt(d(a,p)^2 + m)`` for squared distances or ``d(a,p) + m`` for plain ones.
-    """
-    anchor = _check_anchor(anchor, len(batch.points))
-    emb, lab = _t(batch.points), torch.as_tensor(batch.labels)
-    trip = mine_triplets(emb, lab, strategy="all", margin=margin, squared=squared)
-    loss = losses.triplet(emb[trip.anchor], emb[trip.positive], emb[trip.negative], margin=margin, squared=squared)
-    bd = anchor_breakdown("triplet", anchor=anchor, embeddings=emb, labels=lab, margin=margin, squared=squared)
-    pos_rows = bd.index[bd.role == "positive"]
-    dist = bd.similarity  # d(a, k) in the loss's convention, one per term
-    d_of = dict(zip(bd.index.tolist(), dist.tolist(), strict=True))
-    if positive is None:
-        positive = int(pos_rows[np.argmax([d_of[p] for p in pos_rows])])
-    elif positive not in pos_rows:
-        raise ValueError(f"positive must be one of the anchor's positives {pos_rows.tolist()}, got {positive!r}")
-    d_ap = d_of[positive]
-    groups = np.full(len(batch.points), "other", dtype=object)
-    groups[pos_rows] = "positive"
-    for k in bd.index[bd.role == "negative"]:
-        d_an = d_of[int(k)]
-        groups[k] = "hard" if d_an <= d_ap else ("semi-hard" if d_an < d_ap + margin else "easy")
-    r_ap = math.sqrt(d_ap) if squared else d_ap
-    r_band = math.sqrt(d_ap + margin) if squared else d_ap + margin
-    rings = ((r_ap, "d(a,p)"), (r_band, "d(a,p) + m"))
-    c = classify_triplets(emb, lab, margin=margin, squared=squared)
-    mine = torch.bincount(c.category[c.anchor == anchor], minlength=3).tolist()
-    anchor_counts = {"easy": mine[0], "semi_hard": mine[1], "hard": mine[2], "total": sum(mine)}
-    counts = triplet_counts(emb, lab, margin=margin, squared=squared)
-    return _finish("triplet", batch, anchor, float(loss), bd, bd.index, batch.points, batch.points[anchor],
-                   groups, rings=rings, counts=counts, anchor_counts=anchor_counts, positive=int(positive))
 
 
-def npair_view(
-    batch: CircleBatch, anchor: int, *, norm: float = 1.0, l2_reg: float = 0.0, normalize: bool = False
-) -> InstantView:
-    """N-pair loss (Sohn 2016) on a :func:`pair_batch` whose vectors are scaled to length ``norm``.
-
-    ``anchor`` is a pair index ``i`` in ``0..N-1`` (batch row ``i``); its terms are the N positives
-    (batch rows ``N..2N-1``). Without normalisation the logits are ``norm^2 cos``: a longer
-    embedding acts like a lower temperature, which is why the paper adds the norm penalty.
-    """
-    n = len(batch.points) // 2
-    anchor = _check_anchor(anchor, n)
-    if not norm > 0:
-        raise ValueError(f"norm must be > 0, got {norm!r}")
-    a, p = _t(batch.points[:n]) * norm, _t(batch.points[n:]) * norm  # (N, 2) each
-    loss = losses.npair(a, p, l2_reg=l2_reg, normalize=normalize)
-    bd = anchor_breakdown("npair", anchor=anchor, anchors=a, positive=p, l2_reg=l2_reg, normalize=normalize)
-    scale = 1.0 if normalize else norm
-    return _finish("npair", batch, anchor, float(loss), bd, n + bd.index, batch.points[n:] * scale,
-                   batch.points[anchor] * scale, on_sphere=normalize)
-
-
-def supcon_view(batch: CircleBatch, anchor: int, *, temperature: float, variant: str = "out") -> InstantView:
-    """SupCon (Khosla 2020) on a class batch: every same-class point is a positive."""
-    anchor = _check_anchor(anchor, len(batch.points))
-    feats, lab = _t(batch.points), torch.as_tensor(batch.labels)
-    loss = losses.supcon(feats, lab, temperature=temperature, variant=variant)
-    bd = anchor_breakdown("supcon", anchor=anchor, features=feats, labels=lab, temperature=temperature,
-                          variant=variant)
-    return _finish("supcon", batch, anchor, float(loss), bd, bd.index, batch.points, batch.points[anchor])
-
-
-def simclr_view(batch: CircleBatch, anchor: int, *, temperature: float, decoupled: bool = False) -> InstantView:
-    """NT-Xent (SimCLR, Chen 2020) on a :func:`view_batch`: the only positive is the other view."""
-    anchor = _check_anchor(anchor, len(batch.points))
-    n = len(batch.points) // 2
-    z1, z2 = _t(batch.points[:n]), _t(batch.points[n:])
-    loss = losses.nt_xent(z1, z2, temperature=temperature, decoupled=decoupled)
-    bd = anchor_breakdown("nt_xent", anchor=anchor, z1=z1, z2=z2, temperature=temperature, decoupled=decoupled)
-    return _finish("nt_xent", batch, anchor, float(loss), bd, bd.index, batch.points, batch.points[anchor])
+def view(name: str, batch: CircleBatch, anchor: int, cfg: Any = None, **extra: Any) -> InstantView:
+    """The instant view of the loss registered as ``name`` (its ``Config()`` when ``cfg`` is None);
+    ``extra``: the view's own knobs (e.g. ``positive=`` for the triplet loss, ``norm=`` for N-pair)."""
+    module = registry.loss(name)
+    return module.instant_view(batch, anchor, module.Config() if cfg is None else cfg, **extra)
 
 
 # ----------------------------------------------------------------------------- explorer
@@ -259,82 +194,60 @@ class ExplorerResult:
     views: np.ndarray
 
 
-@torch.no_grad()
-def _loss_space(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    model.eval()
-    device = next(model.parameters()).device
-    return model(x.to(device)).double().cpu()  # (n, d)
+class ExplorerPool:
+    """The rows a real anchor is explored among (e.g. the test set), embedded by a trained model.
 
-
-def explore_anchor(
-    model: nn.Module,
-    X_pool: np.ndarray,
-    y_pool: np.ndarray,
-    row: int,
-    *,
-    loss: str,
-    data_kind: str,
-    size: int = 64,
-    seed: int = 0,
-    margin: float = 0.2,
-    squared: bool = True,
-    normalize: bool = True,
-    l2_reg: float = 0.0,
-    temperature: float = 0.5,
-    variant: str = "out",
-    use_labels: bool = True,
-    decoupled: bool = False,
-    augment_strength: float = 1.0,
-) -> ExplorerResult:
-    """Break down ``loss`` for pool row ``row`` in a batch like the ones it was trained on.
-
-    The batch is the anchor plus random other pool rows (seeded), embedded by ``model`` (the loss
-    space: head output). ``triplet``: ``size`` rows, L2-normalised, class labels. ``npair``: one
-    (anchor, positive) pair per class present in the pool, the anchor's own pair first.
-    ``supcon``: two augmented views of ``size // 2`` rows with class labels (or instance labels when
-    ``use_labels`` is False). ``simclr``: two augmented views of ``size // 2`` rows, NT-Xent.
-    ``y_pool`` (e.g. the test labels) only decides positives and negatives for display.
+    ``X`` ``(n, ...)`` float32 tensor of the pool; ``y`` ``(n,)`` its labels (they only decide
+    positives and negatives for display); ``row`` the anchor's pool row; ``rng`` a numpy generator
+    seeded with ``seed`` for picking rows; augmentations draw from a torch generator with the same
+    seed. Embeddings are the model's loss space (head output), float64 on the CPU.
     """
-    n = len(X_pool)
-    row = _check_anchor(row, n)
-    if loss not in ("triplet", "npair", "supcon", "simclr"):
-        raise ValueError(f"loss must be 'triplet', 'npair', 'supcon' or 'simclr', got {loss!r}")
-    rng = np.random.default_rng(seed)
-    y_pool = np.asarray(y_pool)
-    X = torch.as_tensor(X_pool, dtype=torch.float32)
-    if loss == "npair":
-        classes = [int(y_pool[row])] + [int(c) for c in np.unique(y_pool) if c != y_pool[row]]
-        pairs = []
-        for c in classes:
-            pool = np.flatnonzero((y_pool == c) & (np.arange(n) != row))
-            if len(pool) < (1 if c == classes[0] else 2):
-                continue
-            pick = rng.choice(pool, size=1 if c == classes[0] else 2, replace=False)
-            pairs.append([row, int(pick[0])] if c == classes[0] else [int(pick[0]), int(pick[1])])
-        if len(pairs) < 2 or pairs[0][0] != row:
-            raise ValueError("N-pair needs the anchor's class and one more class with two points each in the pool")
-        pairs_arr = np.asarray(pairs)  # (N, 2): anchor row, positive row
-        a, p = _loss_space(model, X[pairs_arr[:, 0]]), _loss_space(model, X[pairs_arr[:, 1]])
-        bd = anchor_breakdown("npair", anchor=0, anchors=a, positive=p, l2_reg=l2_reg, normalize=normalize)
-        return ExplorerResult(bd, pairs_arr[:, 1], np.zeros(len(pairs_arr), dtype=np.int64))
-    m = size if loss == "triplet" else max(2, size // 2)
-    others = rng.choice(np.delete(np.arange(n), row), size=min(m - 1, n - 1), replace=False)
-    rows = np.concatenate([[row], others]).astype(np.int64)  # (m,), the anchor first
-    if loss == "triplet":
-        z = F.normalize(_loss_space(model, X[rows]), dim=1)
-        bd = anchor_breakdown("triplet", anchor=0, embeddings=z, labels=torch.as_tensor(y_pool[rows]),
-                              margin=margin, squared=squared)
-        return ExplorerResult(bd, rows, np.zeros(len(rows), dtype=np.int64))
-    aug = default_augment(data_kind, strength=augment_strength)
-    gen = torch.Generator().manual_seed(seed)
-    xb = X[rows]
-    z1, z2 = _loss_space(model, aug(xb, gen)), _loss_space(model, aug(xb, gen))
-    both_rows = np.concatenate([rows, rows])
-    views = np.repeat([1, 2], len(rows))
-    if loss == "simclr":
-        bd = anchor_breakdown("nt_xent", anchor=0, z1=z1, z2=z2, temperature=temperature, decoupled=decoupled)
-    else:
-        labels = torch.as_tensor(y_pool[both_rows]) if use_labels else torch.arange(len(rows)).repeat(2)
-        bd = anchor_breakdown("supcon", anchor=0, features=torch.cat([z1, z2]), labels=labels,
-                              temperature=temperature, variant=variant)
-    return ExplorerResult(bd, both_rows, views)
+
+    def __init__(self, model: nn.Module, X_pool: np.ndarray, y_pool: np.ndarray, row: int, *, data_kind: str,
+                 augment_strength: float = 1.0, seed: int = 0) -> None:
+        self.row = check_anchor(row, len(X_pool))
+        self.rng = np.random.default_rng(seed)
+        self.y = np.asarray(y_pool)
+        self.X = torch.as_tensor(X_pool, dtype=torch.float32)
+        self.model = model
+        self._augment = default_augment(data_kind, strength=augment_strength)
+        self._generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    @torch.no_grad()
+    def _loss_space(self, x: torch.Tensor) -> torch.Tensor:
+        self.model.eval()
+        device = next(self.model.parameters()).device
+        return self.model(x.to(device)).double().cpu()  # (m, d)
+
+    def embed(self, rows: np.ndarray) -> torch.Tensor:
+        """Loss-space embeddings ``(m, d)`` of pool ``rows`` ``(m,)``."""
+        return self._loss_space(self.X[rows])
+
+    def sample(self, m: int) -> np.ndarray:
+        """``(min(m, n),)`` pool rows: the anchor first, then distinct random other rows."""
+        n = len(self.X)
+        others = self.rng.choice(np.delete(np.arange(n), self.row), size=min(m - 1, n - 1), replace=False)
+        return np.concatenate([[self.row], others]).astype(np.int64)
+
+    def views(self, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """Loss-space embeddings ``(m, d)`` of two augmented views of pool ``rows``."""
+        xb = self.X[rows]
+        z1 = self._loss_space(self._augment(xb, self._generator))
+        z2 = self._loss_space(self._augment(xb, self._generator))
+        return z1, z2
+
+
+def explore_anchor(model: nn.Module, X_pool: np.ndarray, y_pool: np.ndarray, row: int, config: ContrastiveConfig,
+                   *, data_kind: str, size: int = 64, seed: int = 0) -> ExplorerResult:
+    """Break down ``config``'s loss for pool row ``row`` in a batch like the ones it was trained on.
+
+    The batch is the anchor plus seeded random other pool rows (about ``size`` of them; each loss
+    module's ``explore`` says how it builds its batch), embedded by ``model``. ``y_pool`` (e.g. the
+    test labels) only decides positives and negatives for display.
+    """
+    pool = ExplorerPool(model, X_pool, y_pool, row, data_kind=data_kind, augment_strength=config.augment_strength,
+                        seed=seed)
+    return registry.loss(config.loss_name).explore(config.loss, pool, size=size)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from adlab import export
+from adlab import export, registry
 from adlab.detectors.base import DeepDetector
 
 try:
@@ -68,13 +68,13 @@ def contrastive_files(page: str, stored: dict[str, Any]) -> Files:
     cfg = run.config
     files = _common(page, stored, run.scores_after, run.test_before, run.test_after, run.is_anomaly)
     files["weights.pt"] = export.weights_bytes(run.model)
-    files["config.json"] = export.config_json(cfg)
+    files["config.json"] = export.config_json(cfg.to_dict())
     files["run_card.md"] = export.run_card(
-        title=f"{cfg.loss} on {_dataset_text(stored)}", dataset=_dataset_text(stored),
-        dataset_note=_classes_note(stored), config=dataclasses.asdict(cfg), seed=cfg.train.seed,
+        title=f"{registry.loss(cfg.loss_name).LABEL} on {_dataset_text(stored)}", dataset=_dataset_text(stored),
+        dataset_note=_classes_note(stored), config=cfg.to_dict(), seed=cfg.train.seed,
         device=run.history.device, seconds=run.history.seconds, metrics=run.metrics_after,
         n_train=len(split.X_train), n_test=len(split.X_test), n_anomalies=int(run.is_anomaly.sum()),
-        method=cfg.loss, protocol=None,
+        method=cfg.loss_name, protocol=None,
         extra={"score": f"mean cosine distance to the {cfg.knn_k} nearest normal training features",
                "split": PROTOCOL_NOTE,
                "metrics before training": json.dumps({k: round(v, 4) for k, v in run.metrics_before.items()})})

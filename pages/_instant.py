@@ -102,7 +102,7 @@ def instant_figure(view: InstantView, title: str = ""):
     """The circle figure of an instant view, with a hover line per point."""
     bd, b = view.breakdown, view.batch
     term = {int(r): k for k, r in enumerate(view.rows)}
-    value_name = "distance" if view.kind == "triplet" else ("a·p" if view.kind == "npair" else "logit")
+    value_name = bd.similarity_name  # "distance", "a·p" or "logit"
     hover = []
     for i in range(len(b.tags)):
         if i == view.anchor:
@@ -121,8 +121,7 @@ def breakdown_figure(view: InstantView):
     """Bars of share and gradient weight for the terms of an instant view."""
     bd = view.breakdown
     labels = [f"#{r} ({view.batch.tags[r]})" for r in view.rows]
-    share_title = "share of the anchor's hinge loss" if view.kind == "triplet" else "share of the denominator"
-    return viz.breakdown_bar_figure(labels, bd.denominator_share, bd.grad_weight, bd.role, share_title=share_title)
+    return viz.breakdown_bar_figure(labels, bd.denominator_share, bd.grad_weight, bd.role, share_title=bd.share_name)
 
 
 # ----------------------------------------------------------------------------- explorer
@@ -142,11 +141,7 @@ def explorer(page: str, stored: dict[str, Any], *, max_bars: int = 24) -> None:
     st.markdown(f"Test point **#{row}**: class **{names[split.y_test[row]]}** ({kind}); anomaly score "
                 f"{run.scores_before[row]:.3f} before → **{run.scores_after[row]:.3f}** after training.")
     try:
-        res = explore_anchor(run.model, split.X_test, split.y_test, row, loss=cfg.loss, data_kind=split.kind,
-                             margin=cfg.margin, squared=cfg.squared, normalize=cfg.normalize,
-                             l2_reg=cfg.l2_reg, temperature=cfg.temperature, variant=cfg.variant,
-                             use_labels=cfg.use_labels, decoupled=cfg.decoupled,
-                             augment_strength=cfg.augment_strength, seed=row)
+        res = explore_anchor(run.model, split.X_test, split.y_test, row, cfg, data_kind=split.kind, seed=row)
     except ValueError as err:
         st.info(str(err))
         return
@@ -161,20 +156,20 @@ def explorer(page: str, stored: dict[str, Any], *, max_bars: int = 24) -> None:
     c1, c2 = st.columns([1, 2])
     c1.metric("Anchor's loss", f"{bd.loss:.4f}")
     c1.markdown(f"{int((role == 'positive').sum())} positives, {int((role == 'negative').sum())} negatives.")
-    if cfg.loss == "simclr" or (cfg.loss == "supcon" and not cfg.use_labels):
+    if cfg.positives == "augmentation":
         c1.caption("Without labels the only positive is the anchor's other view: points of its own class are "
                    "negatives too (a 'class collision').")
     table = {
         "test point": rows, **({"view": views} if views.any() else {}), "class": [names[split.y_test[r]] for r in rows],
         "anomalous": run.is_anomaly[rows], "role": role,
-        ("distance" if cfg.loss == "triplet" else "similarity (logit)"): np.round(sim, 4),
+        (bd.similarity_name if bd.similarity_name == "distance" else f"similarity ({bd.similarity_name})"):
+            np.round(sim, 4),
         "share": np.round(share, 4), "grad weight": np.round(weight, 4),
     }
     c2.dataframe(table, hide_index=True, height=260, key=f"{page}_explorer_table")
     top = slice(0, max_bars)
-    share_title = "share of the anchor's hinge loss" if cfg.loss == "triplet" else "share of the denominator"
     chart(viz.breakdown_bar_figure(np.asarray(labels)[top], share[top], weight[top], role[top],
-                                   share_title=share_title), f"{page}_explorer_bars")
+                                   share_title=bd.share_name), f"{page}_explorer_bars")
     if len(bd.index) > max_bars:
         st.caption(f"The bars show the {max_bars} terms with the largest gradient weight; the table lists all "
                    f"{len(bd.index)}.")

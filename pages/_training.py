@@ -74,7 +74,8 @@ def train_form(
 ) -> FormResult:
     """Dataset picker (outside the form, so the class lists follow it) and the training form.
 
-    ``knobs`` draws the loss's own widgets inside the form and returns ``ContrastiveConfig`` fields.
+    ``knobs`` draws the loss's own widgets inside the form and returns its settings by name (the fields
+    of the loss's ``Config``, or shared ones such as ``knn_k``: :meth:`ContrastiveConfig.for_loss`).
     Widget keys start with ``page``; the submit button is ``f"{page}_train"``. A form field that
     ``links`` ties to an instant-view control starts from that control's value (:func:`start_from_instant`).
     """
@@ -150,7 +151,7 @@ def run_and_store(page: str, form: FormResult, loss: str) -> ContrastiveRun | No
         bar = st.progress(0.0, text="building the split")
         try:
             split = make_split(form.dataset, form.normal, form.anomalous, form.train["seed"])
-            cfg = ContrastiveConfig(loss=loss, train=TrainConfig(device=device(), **form.train), **form.knobs)
+            cfg = ContrastiveConfig.for_loss(loss, TrainConfig(device=device(), **form.train), **form.knobs)
             run = run_contrastive(split, cfg, callbacks=[progress_callback(bar)])
         except (ValueError, NonFiniteLoss, DataError) as err:
             status.update(label="Training failed", state="error")

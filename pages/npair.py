@@ -10,6 +10,7 @@ ui.ensure_app_shell()
 import streamlit as st
 
 from adlab import instant
+from adlab.losses import NPairConfig
 
 PAGE = "npair"
 ui.begin(PAGE)
@@ -72,7 +73,7 @@ def instant_view() -> None:
         normalize = st.toggle("Normalise (cosine version)", value=False, key="npair_normalize_instant")
         l2_reg = st.select_slider("Penalty λ", [0.0, 0.002, 0.01, 0.05], value=0.002, key="npair_l2_instant")
         anchor = st.selectbox("Anchor", range(N), key="npair_anchor", format_func=lambda i: f"a{i}")
-        view = instant.npair_view(BATCH, anchor, norm=norm, l2_reg=l2_reg, normalize=normalize)
+        view = instant.view("npair", BATCH, anchor, NPairConfig(normalize=normalize, l2_reg=l2_reg), norm=norm)
         st.metric("Batch loss", f"{view.loss:.4f}")
         st.metric("This anchor's loss", f"{view.anchor_loss:.4f}")
         if normalize:

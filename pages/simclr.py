@@ -10,6 +10,7 @@ ui.ensure_app_shell()
 import streamlit as st
 
 from adlab import instant
+from adlab.losses import SimCLRConfig
 
 PAGE = "simclr"
 ui.begin(PAGE)
@@ -72,7 +73,7 @@ def instant_view() -> None:
                               key="simclr_decoupled_instant")
         anchor = st.selectbox("Anchor", range(len(BATCH.points)), key="simclr_anchor",
                               format_func=lambda i: f"#{i} (sample {BATCH.labels[i]}, view {1 + i // N})")
-        view = instant.simclr_view(BATCH, anchor, temperature=tau, decoupled=decoupled)
+        view = instant.view("simclr", BATCH, anchor, SimCLRConfig(temperature=tau, decoupled=decoupled))
         st.metric("Batch loss", f"{view.loss:.4f}")
         st.metric("This anchor's loss", f"{view.anchor_loss:.4f}")
         pos = view.breakdown.role == "positive"

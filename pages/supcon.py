@@ -10,6 +10,7 @@ ui.ensure_app_shell()
 import streamlit as st
 
 from adlab import instant
+from adlab.losses import SupConConfig
 
 PAGE = "supcon"
 ui.begin(PAGE)
@@ -74,7 +75,7 @@ def instant_view() -> None:
                            format_func=lambda v: f"L_{v}")
         anchor = st.selectbox("Anchor", range(len(BATCH.points)), key="supcon_anchor",
                               format_func=lambda i: f"#{i} (class {BATCH.labels[i]})")
-        view = instant.supcon_view(BATCH, anchor, temperature=tau, variant=variant)
+        view = instant.view("supcon", BATCH, anchor, SupConConfig(temperature=tau, variant=variant))
         st.metric("Batch loss", f"{view.loss:.4f}")
         st.metric("This anchor's loss", f"{view.anchor_loss:.4f}")
         neg = view.breakdown.role == "negative"

@@ -10,10 +10,12 @@ ui.ensure_app_shell()
 import streamlit as st
 
 from adlab import instant
+from adlab.losses import TripletConfig
 
 PAGE = "triplet"
 ui.begin(PAGE)
 BATCH = instant.class_batch()  # 3 classes x 4 unit vectors, fixed seed
+DISTANCE = {True: "squared_euclidean", False: "euclidean"}  # the "squared distances" box -> the loss's distance
 # knobs shown both in the instant view and in the training form (the form starts from the view's)
 LINKS = (ui.Link("triplet_margin", "triplet_train_margin", "m"),
          ui.Link("triplet_squared_instant", "triplet_squared", "squared distances"))
@@ -72,11 +74,12 @@ def instant_view() -> None:
         anchor = st.selectbox("Anchor", range(len(BATCH.points)), key="triplet_anchor",
                               format_func=lambda i: f"#{i} (class {BATCH.labels[i]})")
         positives = [i for i in range(len(BATCH.points)) if BATCH.labels[i] == BATCH.labels[anchor] and i != anchor]
-        farthest = instant.triplet_view(BATCH, anchor, margin=margin, squared=squared).positive
+        cfg = TripletConfig(margin=margin, distance=DISTANCE[squared])
+        farthest = instant.view("triplet", BATCH, anchor, cfg).positive
         positive = st.selectbox("Positive that sets the band", positives, index=positives.index(farthest),
                                 key=f"triplet_positive_{anchor}", format_func=lambda i: f"#{i}",
                                 help="Defaults to the farthest positive, the one batch-hard mining picks.")
-        view = instant.triplet_view(BATCH, anchor, margin=margin, squared=squared, positive=positive)
+        view = instant.view("triplet", BATCH, anchor, cfg, positive=positive)
         st.metric("Batch loss (all triplets)", f"{view.loss:.4f}")
         st.metric("This anchor's loss", f"{view.anchor_loss:.4f}")
         counts, mine = view.counts, view.anchor_counts
@@ -114,7 +117,7 @@ def knobs() -> dict:
     return dict(
         margin=float(c1.number_input("Margin m", 0.0, 4.0, 0.2, 0.05, key="triplet_train_margin")),
         mining=c2.selectbox("Mining", ["semi-hard", "hard", "batch-hard", "all"], key="triplet_mining"),
-        squared=bool(c3.checkbox("Squared distances", value=True, key="triplet_squared")),
+        distance=DISTANCE[bool(c3.checkbox("Squared distances", value=True, key="triplet_squared"))],
     )
 
 

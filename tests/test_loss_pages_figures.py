@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from adlab import instant, viz
+from adlab.losses import NPairConfig, SimCLRConfig, SupConConfig, TripletConfig
 from pages import _ui as ui
 
 MIN_FONT = 12  # px: the smallest label text we call readable
@@ -18,18 +19,20 @@ def _views():
     """Every view at the extremes of its page's controls (the sliders' min and max)."""
     cb, pb, vb = instant.class_batch(), instant.pair_batch(), instant.view_batch()
     for margin, squared, anchor in itertools.product((0.0, 1.0), (True, False), range(len(cb.points))):
-        yield f"triplet m={margin} squared={squared} a={anchor}", instant.triplet_view(
-            cb, anchor, margin=margin, squared=squared)
+        distance = "squared_euclidean" if squared else "euclidean"
+        yield f"triplet m={margin} squared={squared} a={anchor}", instant.view(
+            "triplet", cb, anchor, TripletConfig(margin=margin, distance=distance))
     for norm, normalize, l2, anchor in itertools.product((0.25, 4.0), (False, True), (0.0, 0.05), range(5)):
         if l2 == 0.0 and (normalize or norm < 1):  # the penalty only turns the arrow when unnormalised
             continue
-        yield f"npair norm={norm} normalize={normalize} l2={l2} a={anchor}", instant.npair_view(
-            pb, anchor, norm=norm, l2_reg=l2, normalize=normalize)
+        yield f"npair norm={norm} normalize={normalize} l2={l2} a={anchor}", instant.view(
+            "npair", pb, anchor, NPairConfig(normalize=normalize, l2_reg=l2), norm=norm)
     for tau, variant, anchor in itertools.product((0.02, 1.0), ("out", "in"), range(0, 12, 3)):
-        yield f"supcon tau={tau} {variant} a={anchor}", instant.supcon_view(cb, anchor, temperature=tau, variant=variant)
+        yield f"supcon tau={tau} {variant} a={anchor}", instant.view(
+            "supcon", cb, anchor, SupConConfig(temperature=tau, variant=variant))
     for tau, decoupled, anchor in itertools.product((0.02, 1.0), (False, True), range(0, 12, 3)):
-        yield f"simclr tau={tau} decoupled={decoupled} a={anchor}", instant.simclr_view(
-            vb, anchor, temperature=tau, decoupled=decoupled)
+        yield f"simclr tau={tau} decoupled={decoupled} a={anchor}", instant.view(
+            "simclr", vb, anchor, SimCLRConfig(temperature=tau, decoupled=decoupled))
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +68,7 @@ def test_every_ring_arrow_and_point_lies_inside_the_axes(figures):
 
 
 def test_rings_and_arrow_are_drawn_where_the_view_puts_them():
-    view = instant.triplet_view(instant.class_batch(), 0, margin=1.0)
+    view = instant.view("triplet", instant.class_batch(), 0, TripletConfig(margin=1.0))
     fig = ui.instant_figure(view)
     a = view.batch.points[0]
     for (radius, name), trace in zip(view.rings, fig.data[1:3], strict=True):
@@ -80,7 +83,7 @@ def test_rings_and_arrow_are_drawn_where_the_view_puts_them():
 
 def test_small_margins_keep_the_default_view():
     """No zooming in or out while everything fits the usual box: the circle stays put."""
-    fig = ui.instant_figure(instant.supcon_view(instant.class_batch(), 0, temperature=0.1))
+    fig = ui.instant_figure(instant.view("supcon", instant.class_batch(), 0, SupConConfig(temperature=0.1)))
     assert list(fig.layout.xaxis.range) == pytest.approx([-1.6, 1.6])
     assert list(fig.layout.yaxis.range) == pytest.approx([-1.6, 1.6])
 

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from adlab.losses import npair, nt_xent, supcon, triplet
 
 D64 = torch.float64
+DIST = {True: "squared_euclidean", False: "euclidean"}  # the triplet loss's distance by "squared"
 
 
 def _rand(*shape, seed=0, dtype=D64):
@@ -82,9 +83,27 @@ def naive_nt_xent(z1, z2, t, decoupled):
 @pytest.mark.parametrize("squared", [True, False])
 def test_triplet_matches_loop(squared):
     a, p, n = _rand(7, 3, seed=1), _rand(7, 3, seed=2), _rand(7, 3, seed=3)
-    got = triplet(a, p, n, margin=0.5, squared=squared)
+    got = triplet(a, p, n, margin=0.5, distance=DIST[squared])
     assert got.dim() == 0
     assert got.item() == pytest.approx(naive_triplet(a, p, n, 0.5, squared), rel=1e-12)
+
+
+def test_triplet_on_a_similarity_flips_the_margin():
+    """Cosine similarity: hinge max(s(a,n) - s(a,p) + m, 0) on the normalised rows."""
+    a, p, n = _rand(7, 3, seed=1), _rand(7, 3, seed=2), _rand(7, 3, seed=3)
+    s_ap, s_an = F.cosine_similarity(a, p, dim=1).tolist(), F.cosine_similarity(a, n, dim=1).tolist()
+    expected = sum(max(sn - sp + 0.3, 0.0) for sp, sn in zip(s_ap, s_an, strict=True)) / len(a)
+    assert triplet(a, p, n, margin=0.3, distance="cosine").item() == pytest.approx(expected, rel=1e-12)
+    assert triplet(a, p, n, margin=0.3, distance="cosine").item() != pytest.approx(
+        triplet(a, p, n, margin=0.3).item())
+
+
+def test_triplet_rejects_an_unknown_distance_and_the_old_flag():
+    a = _rand(3, 2)
+    with pytest.raises(ValueError, match="distance must be one of"):
+        triplet(a, a, a, margin=0.1, distance="manhattan")
+    with pytest.raises(TypeError):
+        triplet(a, a, a, margin=0.1, squared=True)
 
 
 @pytest.mark.parametrize("normalize,l2_reg", [(True, 0.0), (False, 0.0), (False, 0.002), (True, 0.1)])
@@ -139,8 +158,8 @@ def test_triplet_hand_placed_1d():
     # squared d: (1, 9) -> max(1-9+1, 0) = 0; (4, 1) -> 4; (0, 0) -> 1; mean 5/3
     assert triplet(a, p, n, margin=1.0).item() == pytest.approx(5 / 3)
     # Euclidean d: (1, 3) -> 0; (2, 1) -> 2; (0, 0) -> 1; mean 1
-    assert triplet(a, p, n, margin=1.0, squared=False).item() == pytest.approx(1.0)
-    assert triplet(a, p, n, margin=0.0, squared=False).item() == pytest.approx(1 / 3)
+    assert triplet(a, p, n, margin=1.0, distance="euclidean").item() == pytest.approx(1.0)
+    assert triplet(a, p, n, margin=0.0, distance="euclidean").item() == pytest.approx(1 / 3)
 
 
 def test_npair_small_exact_case():
@@ -158,7 +177,7 @@ def _all_losses(dtype):
     labels = torch.tensor([0, 1, 0, 1, 2, 2, 0, 1, 0, 1, 2, 3])
     return {
         "triplet": triplet(z1, z2, z3, margin=0.3),
-        "triplet_l2": triplet(z1, z2, z3, margin=0.3, squared=False),
+        "triplet_l2": triplet(z1, z2, z3, margin=0.3, distance="euclidean"),
         "npair": npair(z1, z2, l2_reg=0.01),
         "supcon_out": supcon(torch.cat([z1, z2]), labels, temperature=0.2),
         "supcon_in": supcon(torch.cat([z1, z2]), labels, temperature=0.2, variant="in"),
@@ -179,7 +198,7 @@ def test_gradcheck_float64():
     labels = torch.tensor([0, 1, 0, 2, 1, 0, 3, 2])
     checks = [
         (lambda a, p, n: triplet(a, p, n, margin=2.0), (a, p, n)),
-        (lambda a, p, n: triplet(a, p, n, margin=2.0, squared=False), (a, p, n)),
+        (lambda a, p, n: triplet(a, p, n, margin=2.0, distance="euclidean"), (a, p, n)),
         (lambda a, p: npair(a, p, l2_reg=0.05), (a, p)),
         (lambda a, p: npair(a, p, normalize=False), (a, p)),
         (lambda a, p: supcon(torch.cat([a, p]), labels, temperature=0.5), (a, p)),
@@ -210,7 +229,7 @@ def test_supcon_partial_positives_gradient_is_finite(variant):
 
 def test_triplet_euclidean_coincident_points_grad_is_finite():
     a = torch.zeros(2, 3, dtype=D64, requires_grad=True)
-    triplet(a, a.detach().clone(), torch.ones(2, 3, dtype=D64), margin=5.0, squared=False).backward()
+    triplet(a, a.detach().clone(), torch.ones(2, 3, dtype=D64), margin=5.0, distance="euclidean").backward()
     assert torch.isfinite(a.grad).all()
 
 

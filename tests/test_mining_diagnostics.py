@@ -11,6 +11,10 @@ import torch.nn.functional as F
 
 from adlab.losses import (
     CATEGORY_NAMES,
+    NPairConfig,
+    SimCLRConfig,
+    SupConConfig,
+    TripletConfig,
     alignment,
     anchor_breakdown,
     classify_triplets,
@@ -24,6 +28,7 @@ from adlab.losses import (
 )
 
 D64 = torch.float64
+DIST = {True: "squared_euclidean", False: "euclidean"}  # the triplet loss's distance by "squared"
 # 1-D points: class 0 at 0 and 1, class 1 at 1.5 and 3 (Euclidean distances, margin 1).
 X = torch.tensor([[0.0], [1.0], [1.5], [3.0]], dtype=D64)
 Y = torch.tensor([0, 0, 1, 1])
@@ -50,7 +55,7 @@ def _as_set(t):
 
 # ---------------------------------------------------------------- mining
 def test_classify_hand_placed_points():
-    c = classify_triplets(X, Y, margin=1.0, squared=False)
+    c = classify_triplets(X, Y, margin=1.0, distance="euclidean")
     got = {
         (a, p, n): CATEGORY_NAMES[code]
         for a, p, n, code in zip(
@@ -62,7 +67,7 @@ def test_classify_hand_placed_points():
 
 
 def test_counts_hand_placed_points_sum_to_total():
-    counts = triplet_counts(X, Y, margin=1.0, squared=False)
+    counts = triplet_counts(X, Y, margin=1.0, distance="euclidean")
     assert counts == {"easy": 3, "semi_hard": 2, "hard": 3, "total": 8}
 
 
@@ -83,7 +88,7 @@ def test_counts_random_batch_sum_to_total_and_match_loop():
 
 
 def test_mine_strategies_hand_placed():
-    kw = dict(margin=1.0, squared=False)
+    kw = dict(margin=1.0, distance="euclidean")
     assert _as_set(mine_triplets(X, Y, strategy="all", **kw)) == set(EXPECTED)
     for strategy in ("semi-hard", "hard"):
         want = {k for k, v in EXPECTED.items() if v == strategy}
@@ -109,6 +114,20 @@ def test_mined_triplets_feed_the_loss_and_skip_anchors_without_negatives():
     assert bh.anchor.tolist() == [0, 1, 2]  # anchor 3 has no positive
 
 
+def test_mining_on_cosine_similarity_matches_squared_distance_on_the_sphere():
+    """On unit vectors ||a - b||^2 = 2 - 2 cos(a, b): a squared-distance margin m is a cosine margin
+    m / 2, so both geometries sort every triplet alike (the similarity flips the margin's direction)."""
+    x, y = F.normalize(_rand(12, 3, seed=11), dim=1), torch.tensor([0, 1, 2] * 4)
+    sq = classify_triplets(x, y, margin=0.5)
+    cos = classify_triplets(x, y, margin=0.25, distance="cosine")
+    assert torch.equal(sq.category, cos.category) and len(set(sq.category.tolist())) == 3
+    assert torch.allclose(sq.loss, 2 * cos.loss, atol=1e-12)
+    for strategy in ("all", "semi-hard", "hard", "batch-hard"):
+        a = mine_triplets(x, y, strategy=strategy, margin=0.5)
+        b = mine_triplets(x, y, strategy=strategy, margin=0.25, distance="cosine")
+        assert _as_set(a) == _as_set(b), strategy
+
+
 def test_mining_bad_arguments():
     with pytest.raises(ValueError, match="strategy"):
         mine_triplets(X, Y, strategy="hardest", margin=0.2)
@@ -116,6 +135,10 @@ def test_mining_bad_arguments():
         triplet_counts(X, Y, margin=-1.0)
     with pytest.raises(ValueError, match="labels"):
         triplet_counts(X, Y[:3], margin=0.2)
+    with pytest.raises(ValueError, match="distance must be one of"):
+        mine_triplets(X, Y, strategy="all", margin=0.2, distance="hamming")
+    with pytest.raises(TypeError):
+        triplet_counts(X, Y, margin=0.2, squared=True)
 
 
 # ---------------------------------------------------------------- alignment, uniformity
@@ -150,12 +173,11 @@ def _check_softmax_grad(b, vectors, loss_of_anchor):
 
 
 @pytest.mark.parametrize("decoupled", [False, True])
-def test_breakdown_nt_xent(decoupled):
+def test_breakdown_simclr(decoupled):
     z1, z2, t = _rand(5, 3, seed=4), _rand(5, 3, seed=5), 0.3
-    rows = [
-        anchor_breakdown("nt_xent", anchor=i, z1=z1, z2=z2, temperature=t, decoupled=decoupled)
-        for i in range(10)
-    ]
+    cfg = SimCLRConfig(temperature=t, decoupled=decoupled)
+    rows = [anchor_breakdown("simclr", cfg, anchor=i, z1=z1, z2=z2) for i in range(10)]
+    assert {r.kind for r in rows} == {"simclr"}
     assert np.mean([r.loss for r in rows]) == pytest.approx(
         nt_xent(z1, z2, temperature=t, decoupled=decoupled).item()
     )
@@ -176,10 +198,8 @@ def test_breakdown_nt_xent(decoupled):
 @pytest.mark.parametrize("variant", ["out", "in"])
 def test_breakdown_supcon(variant):
     feats, labels, t = _rand(8, 3, seed=6), torch.tensor([0, 1, 0, 1, 0, 2, 1, 3]), 0.4
-    rows = [
-        anchor_breakdown("supcon", anchor=i, features=feats, labels=labels, temperature=t, variant=variant)
-        for i in range(8)
-    ]
+    cfg = SupConConfig(temperature=t, variant=variant)
+    rows = [anchor_breakdown("supcon", cfg, anchor=i, features=feats, labels=labels) for i in range(8)]
     with_pos = [r for r in rows if not r.note]
     assert len(with_pos) == 6 and rows[5].loss == 0.0 and "skipped" in rows[5].note
     assert np.allclose(rows[5].grad_weight, 0.0)
@@ -212,10 +232,8 @@ def test_breakdown_supcon(variant):
 @pytest.mark.parametrize("normalize", [True, False])
 def test_breakdown_npair(normalize):
     a, p = _rand(5, 3, seed=7), _rand(5, 3, seed=8)
-    rows = [
-        anchor_breakdown("npair", anchor=i, anchors=a, positive=p, l2_reg=0.01, normalize=normalize)
-        for i in range(5)
-    ]
+    cfg = NPairConfig(l2_reg=0.01, normalize=normalize)
+    rows = [anchor_breakdown("npair", cfg, anchor=i, anchors=a, positive=p) for i in range(5)]
     assert np.mean([r.loss for r in rows]) == pytest.approx(
         npair(a, p, l2_reg=0.01, normalize=normalize).item()
     )
@@ -233,13 +251,14 @@ def test_breakdown_npair(normalize):
 def test_breakdown_triplet(squared):
     x, y, m = _rand(9, 2, seed=9), torch.tensor([0, 0, 0, 1, 1, 1, 2, 2, 2]), 1.0
     for anchor in (0, 4, 8):
-        b = anchor_breakdown("triplet", anchor=anchor, embeddings=x, labels=y, margin=m, squared=squared)
+        b = anchor_breakdown("triplet", TripletConfig(margin=m, distance=DIST[squared]), anchor=anchor, embeddings=x,
+                             labels=y)
         pos = [i for i in range(9) if y[i] == y[anchor] and i != anchor]
         neg = [i for i in range(9) if y[i] != y[anchor]]
         pp = torch.tensor([q for q in pos for _ in neg])
         nn = torch.tensor([n for _ in pos for n in neg])
         xa = x[anchor].clone().requires_grad_()
-        loss = triplet(xa.expand(len(pp), 2), x[pp], x[nn], margin=m, squared=squared)
+        loss = triplet(xa.expand(len(pp), 2), x[pp], x[nn], margin=m, distance=DIST[squared])
         loss.backward()
         assert b.loss == pytest.approx(loss.item())
         assert b.pairs is not None and np.allclose(b.pairs["loss"].mean(), b.loss)
@@ -255,12 +274,17 @@ def test_breakdown_triplet(squared):
 
 def test_breakdown_table_and_bad_arguments():
     z = _rand(4, 3, seed=10)
-    b = anchor_breakdown("nt_xent", anchor=0, z1=z, z2=z, temperature=0.5)
+    b = anchor_breakdown("simclr", SimCLRConfig(temperature=0.5), anchor=0, z1=z, z2=z)
     assert set(b.table()) == {"index", "role", "similarity", "denominator_share", "grad_weight"}
     assert all(len(col) == 7 for col in b.table().values())
-    with pytest.raises(ValueError, match="kind"):
-        anchor_breakdown("infonce", anchor=0, z1=z, z2=z, temperature=0.5)
+    assert b.loss == anchor_breakdown("simclr", anchor=0, z1=z, z2=z).loss  # no cfg: the Config's defaults (t = 0.5)
+    with pytest.raises(ValueError, match="loss must be one of triplet, npair, supcon, simclr"):
+        anchor_breakdown("nt_xent", anchor=0, z1=z, z2=z)  # the registry name is "simclr"
     with pytest.raises(ValueError, match="anchor"):
-        anchor_breakdown("nt_xent", anchor=8, z1=z, z2=z, temperature=0.5)
+        anchor_breakdown("simclr", anchor=8, z1=z, z2=z)
+    with pytest.raises(ValueError, match="cfg must be a SupConConfig"):
+        anchor_breakdown("supcon", SimCLRConfig(), anchor=0, features=z, labels=[0, 0, 1, 1])
     with pytest.raises(ValueError, match="temperature"):
-        anchor_breakdown("supcon", anchor=0, features=z, labels=[0, 0, 1, 1])
+        anchor_breakdown("supcon", SupConConfig(temperature=0.0), anchor=0, features=z, labels=[0, 0, 1, 1])
+    with pytest.raises(TypeError):
+        anchor_breakdown("supcon", anchor=0, features=z)  # the loss's own inputs are required

@@ -7,11 +7,14 @@ import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 
-from adlab import instant, losses, viz
+from adlab import instant, losses, registry, viz
+from adlab.contrastive import ContrastiveConfig
 from adlab.encoders import MLP, ContrastiveNet, ProjectionHead
+from adlab.losses import NPairConfig, SimCLRConfig, SupConConfig, TripletConfig
 from adlab.losses.diagnostics import anchor_breakdown
 
 RNG = np.random.default_rng(0)
+DIST = {True: "squared_euclidean", False: "euclidean"}  # the triplet loss's distance by "squared"
 
 
 # ----------------------------------------------------------------------------- figures
@@ -53,7 +56,7 @@ def test_score_histogram_and_triplet_counts():
 
 
 def test_circle_and_breakdown_figures():
-    view = instant.triplet_view(instant.class_batch(), 0, margin=0.2)
+    view = instant.view("triplet", instant.class_batch(), 0, TripletConfig(margin=0.2))
     fig = viz.circle_batch_figure(view.batch.points, 0, view.groups, view.sizes, rings=view.rings,
                                   step=view.step, text=list(view.batch.tags))
     names = [t.name for t in fig.data]
@@ -84,7 +87,7 @@ def test_triplet_view_matches_naive_loop_and_grows_with_margin(squared):
     batch = instant.class_batch()
     values = []
     for margin in (0.0, 0.2, 0.5):
-        view = instant.triplet_view(batch, 0, margin=margin, squared=squared)
+        view = instant.view("triplet", batch, 0, TripletConfig(margin=margin, distance=DIST[squared]))
         assert view.loss == pytest.approx(_naive_triplet(batch.points, batch.labels, margin, squared), abs=1e-9)
         values.append(view.loss)
     assert values[0] < values[1] < values[2]
@@ -92,7 +95,7 @@ def test_triplet_view_matches_naive_loop_and_grows_with_margin(squared):
 
 def test_triplet_view_groups_follow_the_band():
     batch = instant.class_batch()
-    view = instant.triplet_view(batch, 0, margin=0.2)
+    view = instant.view("triplet", batch, 0, TripletConfig(margin=0.2))
     assert {"easy", "semi-hard", "hard"} <= set(view.groups)  # the default batch shows all three
     a = batch.points[0]
     d = ((batch.points - a) ** 2).sum(1)
@@ -110,7 +113,15 @@ def test_triplet_view_groups_follow_the_band():
             assert d[i] >= d_ap + 0.2
     assert sum(view.anchor_counts[k] for k in ("easy", "semi_hard", "hard")) == view.anchor_counts["total"]
     with pytest.raises(ValueError, match="positive"):
-        instant.triplet_view(batch, 0, margin=0.2, positive=11)
+        instant.view("triplet", batch, 0, TripletConfig(margin=0.2), positive=11)
+
+
+def test_triplet_view_on_plain_distances_draws_the_band_at_d_plus_m():
+    batch = instant.class_batch()
+    view = instant.view("triplet", batch, 0, TripletConfig(margin=0.2, distance="euclidean"), positive=1)
+    d_ap = float(np.linalg.norm(batch.points[1] - batch.points[0]))
+    assert view.rings[0][0] == pytest.approx(d_ap) and view.rings[1][0] == pytest.approx(d_ap + 0.2)
+    assert view.breakdown.similarity_name == "distance"
 
 
 def test_softmax_views_match_the_losses():
@@ -118,29 +129,42 @@ def test_softmax_views_match_the_losses():
     t = torch.as_tensor
     for tau in (0.1, 0.5):
         for variant in ("out", "in"):
-            view = instant.supcon_view(cb, 3, temperature=tau, variant=variant)
+            view = instant.view("supcon", cb, 3, SupConConfig(temperature=tau, variant=variant))
             ref = losses.supcon(t(cb.points), t(cb.labels), temperature=tau, variant=variant)
             assert view.loss == pytest.approx(float(ref), rel=1e-9)
         for decoupled in (False, True):
-            view = instant.simclr_view(vb, 2, temperature=tau, decoupled=decoupled)
+            view = instant.view("simclr", vb, 2, SimCLRConfig(temperature=tau, decoupled=decoupled))
             n = len(vb.points) // 2
             ref = losses.nt_xent(t(vb.points[:n]), t(vb.points[n:]), temperature=tau, decoupled=decoupled)
             assert view.loss == pytest.approx(float(ref), rel=1e-9)
     n = len(pb.points) // 2
     for norm, normalize in ((1.0, True), (2.0, False), (2.0, True)):
-        view = instant.npair_view(pb, 1, norm=norm, l2_reg=0.002, normalize=normalize)
+        view = instant.view("npair", pb, 1, NPairConfig(l2_reg=0.002, normalize=normalize), norm=norm)
         ref = losses.npair(t(pb.points[:n]) * norm, t(pb.points[n:]) * norm, l2_reg=0.002, normalize=normalize)
         assert view.loss == pytest.approx(float(ref), rel=1e-9)
         assert set(view.rows) == set(range(n, 2 * n))  # the anchor's terms are the N positives
-    assert instant.simclr_view(vb, 0, temperature=0.1).loss != instant.simclr_view(vb, 0, temperature=0.5).loss
+    assert (instant.view("simclr", vb, 0, SimCLRConfig(temperature=0.1)).loss
+            != instant.view("simclr", vb, 0, SimCLRConfig(temperature=0.5)).loss)
+
+
+@pytest.mark.parametrize("name", registry.loss_names())
+def test_every_loss_has_an_instant_view_of_its_own_batch(name):
+    module = registry.loss(name)
+    batch = module.instant_batch()
+    view = instant.view(name, batch, 0)  # the loss's default Config
+    assert view.kind == view.breakdown.kind == name
+    assert np.isfinite(view.loss) and np.isfinite(view.anchor_loss) and view.groups[0] == "anchor"
+    assert set(view.breakdown.role) == {"positive", "negative"}
+    again = instant.view(name, batch, 0, module.Config())
+    assert again.loss == view.loss and np.array_equal(again.step, view.step)
 
 
 def test_anchor_loss_and_sizes():
     vb = instant.view_batch()
-    view = instant.simclr_view(vb, 4, temperature=0.3)
+    view = instant.view("simclr", vb, 4, SimCLRConfig(temperature=0.3))
     n = len(vb.points) // 2
-    ref = anchor_breakdown("nt_xent", anchor=4, z1=torch.as_tensor(vb.points[:n]),
-                           z2=torch.as_tensor(vb.points[n:]), temperature=0.3)
+    ref = anchor_breakdown("simclr", SimCLRConfig(temperature=0.3), anchor=4, z1=torch.as_tensor(vb.points[:n]),
+                           z2=torch.as_tensor(vb.points[n:]))
     assert view.anchor_loss == pytest.approx(ref.loss)
     assert view.groups[4] == "anchor" and view.groups[4 + n] == "positive"
     assert (view.sizes >= 0).all() and view.sizes.max() == pytest.approx(1.0) and view.sizes[4] == 0
@@ -149,7 +173,7 @@ def test_anchor_loss_and_sizes():
 def test_step_is_minus_the_gradient_of_the_anchor_loss():
     vb = instant.view_batch()
     tau, anchor = 0.4, 1
-    view = instant.simclr_view(vb, anchor, temperature=tau)
+    view = instant.view("simclr", vb, anchor, SimCLRConfig(temperature=tau))
     z = torch.as_tensor(vb.points).clone()
     v_a = z[anchor].clone().requires_grad_(True)
     others = torch.cat([z[:anchor], z[anchor + 1:]])
@@ -163,7 +187,7 @@ def test_step_is_minus_the_gradient_of_the_anchor_loss():
 def test_npair_step_without_normalisation_keeps_the_radial_part():
     pb = instant.pair_batch()
     n = len(pb.points) // 2
-    view = instant.npair_view(pb, 0, norm=2.0, normalize=False)
+    view = instant.view("npair", pb, 0, NPairConfig(normalize=False), norm=2.0)
     a = torch.as_tensor(pb.points[:n]) * 2.0
     p = torch.as_tensor(pb.points[n:]) * 2.0
     v_a = a[0].clone().requires_grad_(True)
@@ -174,9 +198,11 @@ def test_npair_step_without_normalisation_keeps_the_radial_part():
 
 def test_bad_anchor_is_a_value_error():
     with pytest.raises(ValueError, match="anchor"):
-        instant.supcon_view(instant.class_batch(), 12, temperature=0.1)
+        instant.view("supcon", instant.class_batch(), 12, SupConConfig(temperature=0.1))
     with pytest.raises(ValueError, match="anchor"):
-        instant.npair_view(instant.pair_batch(), 5)
+        instant.view("npair", instant.pair_batch(), 5)
+    with pytest.raises(ValueError, match="loss must be one of"):
+        instant.view("nt_xent", instant.view_batch(), 0)
 
 
 # ----------------------------------------------------------------------------- explorer
@@ -189,10 +215,12 @@ def tiny():
     return model, X, y
 
 
-@pytest.mark.parametrize("loss", ["triplet", "npair", "supcon", "simclr"])
+@pytest.mark.parametrize("loss", registry.loss_names())
 def test_explore_anchor_maps_terms_to_pool_rows(tiny, loss):
     model, X, y = tiny
-    res = instant.explore_anchor(model, X, y, 7, loss=loss, data_kind="tabular", size=16, temperature=0.5)
+    knobs = {"temperature": 0.5} if loss in ("supcon", "simclr") else {}
+    cfg = ContrastiveConfig.for_loss(loss, **knobs)
+    res = instant.explore_anchor(model, X, y, 7, cfg, data_kind="tabular", size=16)
     bd = res.breakdown
     rows = res.rows[bd.index]
     pos = rows[bd.role == "positive"]
@@ -203,3 +231,15 @@ def test_explore_anchor_maps_terms_to_pool_rows(tiny, loss):
     if loss in ("triplet", "supcon"):
         assert (y[rows[bd.role == "negative"]] != y[7]).all()
     assert np.isfinite(bd.loss)
+    assert bd.kind == loss
+
+
+def test_explore_anchor_without_labels_has_only_the_other_view_as_positive(tiny):
+    model, X, y = tiny
+    cfg = ContrastiveConfig.for_loss("supcon", use_labels=False)
+    res = instant.explore_anchor(model, X, y, 7, cfg, data_kind="tabular", size=16, seed=3)
+    bd = res.breakdown
+    assert res.rows[bd.index][bd.role == "positive"].tolist() == [7]
+    assert res.views[bd.index][bd.role == "positive"].tolist() == [2]
+    same = instant.explore_anchor(model, X, y, 7, cfg, data_kind="tabular", size=16, seed=3)
+    assert np.array_equal(same.breakdown.grad_weight, bd.grad_weight)  # seeded: the same batch again

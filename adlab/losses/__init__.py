@@ -2,7 +2,8 @@
 
 Each loss is a plain function returning the mean over anchors as a 0-d tensor; it works in
 float32/float64, on any device, and is differentiable. See each module's docstring for the paper,
-the formula and the shapes.
+the formula and the shapes. Each loss module is also the loss's entry in :mod:`adlab.registry`
+(its settings, training step, breakdown and instant view): :mod:`adlab.losses.base` has the contract.
 """
 
 from adlab.losses.diagnostics import AnchorBreakdown, alignment, anchor_breakdown, uniformity
@@ -16,16 +17,20 @@ from adlab.losses.mining import (
     pairwise_distances,
     triplet_counts,
 )
-from adlab.losses.npair import npair
-from adlab.losses.ntxent import nt_xent
-from adlab.losses.supcon import supcon
-from adlab.losses.triplet import triplet
+from adlab.losses.npair import NPairConfig, npair
+from adlab.losses.ntxent import SimCLRConfig, nt_xent
+from adlab.losses.supcon import SupConConfig, supcon
+from adlab.losses.triplet import TripletConfig, triplet
 
 __all__ = [
     "CATEGORY_NAMES",
     "STRATEGIES",
     "AnchorBreakdown",
     "ClassifiedTriplets",
+    "NPairConfig",
+    "SimCLRConfig",
+    "SupConConfig",
+    "TripletConfig",
     "Triplets",
     "alignment",
     "anchor_breakdown",

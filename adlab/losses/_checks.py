@@ -86,13 +86,6 @@ def safe_sqrt(x: Tensor) -> Tensor:
     return torch.where(positive, x.clamp_min(torch.finfo(x.dtype).tiny).sqrt(), x.new_zeros(()))
 
 
-def pairwise_sq_distances(x: Tensor) -> Tensor:
-    """(B, d) -> (B, B) squared Euclidean distances via the Gram matrix, clamped at 0, 0 diagonal."""
-    sq = x.pow(2).sum(1)  # (B,)
-    d2 = (sq[:, None] + sq[None, :] - 2.0 * (x @ x.T)).clamp_min(0.0)  # (B, B)
-    return d2.fill_diagonal_(0.0)
-
-
 def _is_real(value: object) -> bool:
     if isinstance(value, bool):
         return False

@@ -1,16 +1,32 @@
 """NT-Xent, the SimCLR loss (Chen et al., "A Simple Framework for Contrastive Learning of Visual
 Representations", ICML 2020), and its decoupled variant (Yeh et al., "Decoupled Contrastive
-Learning", ECCV 2022)."""
+Learning", ECCV 2022): the loss, its settings, its two-view training step, its per-anchor breakdown
+and its instant view (the contract of :mod:`adlab.losses.base`). The registry name is ``"simclr"``."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
-from adlab.losses._checks import check_matrix, check_positive, check_same_shape
+from adlab.instant import (
+    CircleBatch,
+    ExplorerPool,
+    ExplorerResult,
+    InstantView,
+    as_tensor,
+    check_anchor,
+    finish,
+    view_batch,
+)
+from adlab.losses._checks import check_index, check_matrix, check_positive, check_same_shape
+from adlab.losses.base import AUGMENTATION, StepContext
+from adlab.losses.diagnostics import AnchorBreakdown, softmax_breakdown
 
 NAME = "simclr"  # the registry key (adlab.registry), used in links, exports and the CLI
 LABEL = "SimCLR (NT-Xent)"
@@ -54,3 +70,77 @@ def nt_xent(z1: Tensor, z2: Tensor, *, temperature: float, decoupled: bool = Fal
     logits.diagonal(-n).fill_(-math.inf)  # (N,) entries s_{i+N, i}
     positive = (z[:n] * zt[n:]).sum(1)  # (N,), s_{i, i+N} = s_{i+N, i}; each counts twice
     return torch.logsumexp(logits, dim=1).mean() - positive.mean()
+
+
+@dataclass(frozen=True)
+class SimCLRConfig:
+    """NT-Xent's settings: ``temperature`` ``t > 0`` and ``decoupled`` (DCL: the positive out of the
+    denominator)."""
+
+    temperature: float = 0.5
+    decoupled: bool = False
+
+    def __post_init__(self) -> None:
+        check_positive("temperature", self.temperature)
+        if not isinstance(self.decoupled, bool):
+            raise ValueError(f"decoupled must be True or False, got {self.decoupled!r}")
+
+
+Config = SimCLRConfig
+
+
+def positives(cfg: SimCLRConfig) -> str:
+    """The only positive is the other augmented view of the same sample."""
+    return AUGMENTATION
+
+
+def make_step(cfg: SimCLRConfig, ctx: StepContext) -> Callable[[nn.Module, tuple[Tensor, ...]], Tensor]:
+    """Step on a batch whose first tensor is ``x``: two augmented views, NT-Xent (labels unused)."""
+
+    def step(model: nn.Module, batch: tuple[Tensor, ...]) -> Tensor:
+        x = batch[0]
+        v1, v2 = ctx.views(x)
+        return nt_xent(model(v1), model(v2), temperature=cfg.temperature, decoupled=cfg.decoupled)
+
+    return step
+
+
+def breakdown(cfg: SimCLRConfig, *, anchor: int, z1: Tensor, z2: Tensor) -> AnchorBreakdown:
+    """``anchor`` in ``0..2N-1`` (rows of ``cat(z1, z2)``, each ``(N, d)``); rows are the other
+    ``2N - 1`` views, the other view of the anchor's sample the only positive."""
+    check_matrix("z1", z1, min_rows=2)
+    check_matrix("z2", z2, min_rows=2)
+    check_same_shape(z1=z1, z2=z2)
+    t = check_positive("temperature", cfg.temperature)
+    feats, n = torch.cat([z1, z2]), len(z1)  # (2N, d)
+    lab = torch.arange(n).repeat(2)  # (2N,) the other view is the only positive
+    anchor = check_index("anchor", anchor, len(feats))
+    z = F.normalize(feats.detach().double().cpu(), dim=1)  # (2N, d)
+    index = (torch.arange(len(z)) != anchor).nonzero(as_tuple=True)[0]  # (2N-1,)
+    is_pos = lab[index] == lab[anchor]  # (2N-1,)
+    in_den = ~is_pos if cfg.decoupled else torch.ones_like(is_pos)
+    return softmax_breakdown(NAME, anchor, index, z[index] @ z[anchor] / t, is_pos, in_den, inside_log=False,
+                             scale=1.0 / t)
+
+
+def instant_batch() -> CircleBatch:
+    """6 samples x 2 views (:func:`adlab.instant.view_batch`)."""
+    return view_batch()
+
+
+def instant_view(batch: CircleBatch, anchor: int, cfg: SimCLRConfig) -> InstantView:
+    """The loss on a :func:`~adlab.instant.view_batch`: the only positive is the other view."""
+    anchor = check_anchor(anchor, len(batch.points))
+    n = len(batch.points) // 2
+    z1, z2 = as_tensor(batch.points[:n]), as_tensor(batch.points[n:])
+    loss = nt_xent(z1, z2, temperature=cfg.temperature, decoupled=cfg.decoupled)
+    bd = breakdown(cfg, anchor=anchor, z1=z1, z2=z2)
+    return finish(NAME, batch, anchor, float(loss), bd, bd.index, batch.points, batch.points[anchor])
+
+
+def explore(cfg: SimCLRConfig, pool: ExplorerPool, *, size: int = 64) -> ExplorerResult:
+    """Two augmented views of ``size // 2`` pool rows (the anchor's first view is row 0)."""
+    rows = pool.sample(max(2, size // 2))  # (m,), the anchor first
+    z1, z2 = pool.views(rows)  # (m, d) each
+    bd = breakdown(cfg, anchor=0, z1=z1, z2=z2)
+    return ExplorerResult(bd, np.concatenate([rows, rows]), np.repeat([1, 2], len(rows)))

@@ -1,18 +1,36 @@
-"""Supervised contrastive loss (Khosla et al., "Supervised Contrastive Learning", NeurIPS 2020)."""
+"""Supervised contrastive loss (Khosla et al., "Supervised Contrastive Learning", NeurIPS 2020): the
+loss, its settings, its two-view training step, its per-anchor breakdown and its instant view (the
+contract of :mod:`adlab.losses.base`)."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
-from adlab.losses._checks import check_choice, check_labels, check_matrix, check_positive
+from adlab.instant import (
+    CircleBatch,
+    ExplorerPool,
+    ExplorerResult,
+    InstantView,
+    as_tensor,
+    check_anchor,
+    class_batch,
+    finish,
+)
+from adlab.losses._checks import check_choice, check_index, check_labels, check_matrix, check_positive
+from adlab.losses.base import AUGMENTATION, CLASS, StepContext
+from adlab.losses.diagnostics import AnchorBreakdown, softmax_breakdown
 
 NAME = "supcon"  # the registry key (adlab.registry), used in links, exports and the CLI
 LABEL = "SupCon"
 PAPER_KEY = ""  # no anomaly-detection numbers in adlab.papers
+VARIANTS = ("out", "in")
 
 
 def supcon(features: Tensor, labels: Tensor | None, *, temperature: float, variant: str = "out") -> Tensor:
@@ -41,7 +59,7 @@ def supcon(features: Tensor, labels: Tensor | None, *, temperature: float, varia
     """
     check_matrix("features", features, min_rows=2)
     t = check_positive("temperature", temperature)
-    check_choice("variant", variant, ("out", "in"))
+    check_choice("variant", variant, VARIANTS)
     m = features.shape[0]
     labels = resolve_labels(features, labels)  # (M,)
 
@@ -74,3 +92,82 @@ def resolve_labels(features: Tensor, labels: object) -> Tensor:
             )
         return torch.arange(m // 2, device=features.device).repeat(2)  # (M,)
     return check_labels(labels, m, features.device)
+
+
+@dataclass(frozen=True)
+class SupConConfig:
+    """SupCon's settings: ``temperature`` ``t > 0``, ``variant`` ``"out"`` / ``"in"``, and
+    ``use_labels``: positives by class (True) or only the other augmented view (False: SimCLR's loss)."""
+
+    temperature: float = 0.5
+    variant: str = "out"
+    use_labels: bool = True
+
+    def __post_init__(self) -> None:
+        check_positive("temperature", self.temperature)
+        check_choice("variant", self.variant, VARIANTS)
+        if not isinstance(self.use_labels, bool):
+            raise ValueError(f"use_labels must be True or False, got {self.use_labels!r}")
+
+
+Config = SupConConfig
+
+
+def positives(cfg: SupConConfig) -> str:
+    """By class with labels, else the other augmented view of the same sample."""
+    return CLASS if cfg.use_labels else AUGMENTATION
+
+
+def make_step(cfg: SupConConfig, ctx: StepContext) -> Callable[[nn.Module, tuple[Tensor, ...]], Tensor]:
+    """Step on a ``(x, y)`` batch: two augmented views, stacked, with class (or instance) labels."""
+
+    def step(model: nn.Module, batch: tuple[Tensor, ...]) -> Tensor:
+        x, y = batch
+        v1, v2 = ctx.views(x)
+        z = model(torch.cat([v1, v2]))  # (2B, d): both views stacked
+        labels = torch.cat([y, y]) if cfg.use_labels else torch.arange(len(x), device=x.device).repeat(2)  # (2B,)
+        return supcon(z, labels, temperature=cfg.temperature, variant=cfg.variant)
+
+    return step
+
+
+def breakdown(cfg: SupConConfig, *, anchor: int, features: Tensor, labels: Tensor | None) -> AnchorBreakdown:
+    """Rows are every other row of ``features`` ``(M, d)`` (``labels`` ``(M,)``, or None for two
+    views as in :func:`supcon`); an anchor without a positive is skipped by the loss: loss 0,
+    weights 0 and a ``note``."""
+    check_matrix("features", features, min_rows=2)
+    t = check_positive("temperature", cfg.temperature)
+    check_choice("variant", cfg.variant, VARIANTS)
+    lab = resolve_labels(features, labels).cpu()  # (M,)
+    anchor = check_index("anchor", anchor, len(features))
+    z = F.normalize(features.detach().double().cpu(), dim=1)  # (M, d)
+    index = (torch.arange(len(z)) != anchor).nonzero(as_tuple=True)[0]  # (M-1,)
+    is_pos = lab[index] == lab[anchor]  # (M-1,)
+    return softmax_breakdown(NAME, anchor, index, z[index] @ z[anchor] / t, is_pos, torch.ones_like(is_pos),
+                             inside_log=cfg.variant == "in", scale=1.0 / t)
+
+
+def instant_batch() -> CircleBatch:
+    """3 classes x 4 unit vectors (:func:`adlab.instant.class_batch`)."""
+    return class_batch()
+
+
+def instant_view(batch: CircleBatch, anchor: int, cfg: SupConConfig) -> InstantView:
+    """The loss on a class batch: every same-class point is a positive (``use_labels`` is not used:
+    the batch's labels are the positives)."""
+    anchor = check_anchor(anchor, len(batch.points))
+    feats, lab = as_tensor(batch.points), torch.as_tensor(batch.labels)
+    loss = supcon(feats, lab, temperature=cfg.temperature, variant=cfg.variant)
+    bd = breakdown(cfg, anchor=anchor, features=feats, labels=lab)
+    return finish(NAME, batch, anchor, float(loss), bd, bd.index, batch.points, batch.points[anchor])
+
+
+def explore(cfg: SupConConfig, pool: ExplorerPool, *, size: int = 64) -> ExplorerResult:
+    """Two augmented views of ``size // 2`` pool rows (the anchor's first view is row 0), with the
+    pool's labels, or instance labels when ``use_labels`` is False."""
+    rows = pool.sample(max(2, size // 2))  # (m,), the anchor first
+    z1, z2 = pool.views(rows)  # (m, d) each
+    both_rows = np.concatenate([rows, rows])  # (2m,)
+    labels = torch.as_tensor(pool.y[both_rows]) if cfg.use_labels else torch.arange(len(rows)).repeat(2)
+    bd = breakdown(cfg, anchor=0, features=torch.cat([z1, z2]), labels=labels)
+    return ExplorerResult(bd, both_rows, np.repeat([1, 2], len(rows)))
