@@ -37,7 +37,6 @@ import numpy as np
 
 __all__ = ["main", "Problem", "load_problem"]
 
-METHODS = ("deepsvdd", "goad", "droc", "csi", "knn", "iforest", "ocsvm")
 MAX_TRAIN = 3000  # rows ``score`` fits on by default: the pages' sample of an uploaded file
 
 
@@ -164,16 +163,16 @@ def _build(method: str, *, kind: str, input_shape: tuple[int, ...], epochs: int 
 
 def _spec(method: str, *, kind: str, input_shape: tuple[int, ...], epochs: int | None, seed: int):
     """The quick :class:`~adlab.experiment.MethodSpec` of ``method`` with ``--epochs`` applied."""
-    from adlab.experiment import MethodSpec, applicable
+    from adlab import registry
+    from adlab.experiment import KIND_WORDS, MethodSpec, applicable, methods
 
     if not applicable(method, kind):
-        raise CLIError(f"{method} works on images only (its transformations are rotations); these are tabular rows: "
-                       f"choose one of {', '.join(m for m in METHODS if applicable(m, kind))}")
+        takes = " and ".join(KIND_WORDS[k] for k in registry.detector(method).kinds)
+        raise CLIError(f"{method} works on {takes} only; these are {KIND_WORDS[kind]}: "
+                       f"choose one of {', '.join(methods(kind))}")
     overrides = {}
     if epochs is not None:
-        from adlab.detectors import get_detector
-
-        if "epochs" not in get_detector(method)().get_params():
+        if "epochs" not in registry.detector(method)._param_names():
             raise CLIError(f"{method} does not train in epochs; drop --epochs")
         overrides["epochs"] = epochs
     return MethodSpec.quick(method, kind, input_shape=input_shape, seed=seed, **overrides)
@@ -312,10 +311,14 @@ def _write_card(args, problem: Problem, detector, metrics: dict, seconds: float,
 
 
 def _parser() -> argparse.ArgumentParser:
+    """The argument parser; the method choices are the detectors registered now (:mod:`adlab.registry`)."""
+    from adlab import registry
+
+    methods = registry.detector_names()
     parser = _Parser(prog="python -m adlab", description="adlab anomaly detectors")
     sub = parser.add_subparsers(dest="command", required=True)
     fit = sub.add_parser("fit", help="fit a detector and score the test split")
-    fit.add_argument("method", choices=METHODS)
+    fit.add_argument("method", choices=methods)
     fit.add_argument("--data", required=True,
                      help="digits | toy:NAME | mnist-idx:DIR | torchvision:NAME:DIR | FILE (.csv .tsv .txt .npz .npy .mat .zip)")
     fit.add_argument("--normal-class", default=None,
@@ -328,7 +331,7 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--json", action="store_true", help="end standard output with one JSON line")
 
     score = sub.add_parser("score", help="score every row of a file without labels (fit on a sample of its rows)")
-    score.add_argument("method", choices=METHODS)
+    score.add_argument("method", choices=methods)
     score.add_argument("--data", required=True, metavar="FILE", help="a file (.csv .tsv .txt .npz .npy .mat .zip)")
     score.add_argument("--out", default=None, metavar="FILE",
                        help="write every row's score to FILE (CSV: id = data row from 0, score, split)")

@@ -10,27 +10,23 @@ button or for :func:`bundle_zip`:
 * :func:`figure_html` (interactive, offline) and :func:`figures_png` (static, through kaleido and
   a local Chromium; :func:`png_available` says whether one is there);
 * :func:`weights_bytes` (a state dict of tensors only, loadable with ``weights_only=True``) and
-  :func:`config_json` (pretty JSON of configs, specs and detectors);
+  :func:`config_json` (pretty JSON of configs, specs and detectors; :mod:`adlab.config_json`);
 * :func:`run_card`: a Markdown summary with the paper's number beside ours where one exists
-  (:mod:`adlab.papers`).
+  (:mod:`adlab.run_card`, :mod:`adlab.papers`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import csv
-import dataclasses
-import enum
 import io
-import json
-import math
 import os
 import shutil
 import threading
 import zipfile
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
-from pathlib import Path, PurePath
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,11 +34,12 @@ import plotly.graph_objects as go
 import torch
 from torch import nn
 
-import adlab
-from adlab import papers
+from adlab.config_json import config_json
 from adlab.detectors.base import DeepDetector, Detector
+from adlab.run_card import NO_PAPER_NUMBER, run_card
 
 __all__ = [
+    "NO_PAPER_NUMBER",
     "ExportError",
     "bundle_zip",
     "config_json",
@@ -312,213 +309,6 @@ def weights_bytes(module_or_detector: nn.Module | DeepDetector) -> bytes:
     buf = io.BytesIO()
     torch.save(state, buf)
     return buf.getvalue()
-
-
-def _jsonable(value: Any) -> Any:
-    """``value`` as JSON types; tuples/sets -> lists, devices/dtypes/paths -> strings, never dropped."""
-    if value is None or isinstance(value, (bool, str, int)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)  # "nan", "inf", "-inf"
-    if isinstance(value, np.generic):
-        return _jsonable(value.item())
-    if isinstance(value, (np.ndarray, torch.Tensor)):
-        return _jsonable(value.tolist())
-    if isinstance(value, Detector):
-        out: dict[str, Any] = {
-            "detector": value.name,
-            "class": type(value).__name__,
-            "params": _jsonable(value.get_params()),
-        }
-        if hasattr(value, "input_shape_"):
-            out["input_shape"] = _jsonable(value.input_shape_)
-        return out
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        if _is_method_spec(value):
-            return {"method": value.method, "params": {k: _jsonable(v) for k, v in value.params}}
-        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (set, frozenset)):
-        items = [_jsonable(v) for v in value]
-        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True))
-    if isinstance(value, enum.Enum):
-        return _jsonable(value.value)
-    if isinstance(value, (torch.device, torch.dtype, np.dtype, PurePath)):
-        return str(value)
-    if isinstance(value, type):
-        return f"{value.__module__}.{value.__qualname__}"
-    if isinstance(value, nn.Module):
-        return {"class": type(value).__name__, "modules": repr(value)}
-    return repr(value)
-
-
-def _is_method_spec(value: Any) -> bool:
-    from adlab.experiment import MethodSpec  # the detector registry: imported when needed
-
-    return isinstance(value, MethodSpec)
-
-
-def config_json(obj: Any) -> str:
-    """Pretty JSON (2-space indent, keys in field order) of a configuration.
-
-    Dataclasses (``ContrastiveConfig`` with its nested ``TrainConfig``, ``TrainConfig``) become
-    objects of their fields; a ``MethodSpec`` becomes ``{"method", "params": {name: value}}``; a
-    detector becomes ``{"detector", "class", "params", "input_shape"}`` (the layout
-    :meth:`DeepDetector.save` writes; ``input_shape`` once fitted); mappings stay objects.
-    Tuples and sets become lists, numpy scalars and arrays numbers and lists, devices, dtypes and
-    paths strings, NaN/inf the strings ``"nan"``/``"inf"``; anything else its ``repr``.
-    """
-    return json.dumps(_jsonable(obj), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
-
-
-# ----------------------------------------------------------------------------- run card
-_METRIC_NAMES = {"auroc": "AUROC", "auprc": "AUPRC", "f1": "F1"}
-NO_PAPER_NUMBER = "No paper number: the papers did not use this dataset/protocol."
-
-
-_LOSS_LABELS = {"simclr": "SimCLR (NT-Xent)", "supcon": "SupCon", "npair": "N-pair", "triplet": "Triplet"}
-
-
-def _method_label(method: str) -> str:
-    from adlab.experiment import LABELS  # the detector registry: imported when needed
-
-    label = LABELS.get(method) or _LOSS_LABELS.get(method)
-    return f"{label} (`{method}`)" if label else method
-
-
-def _md(text: Any) -> str:
-    """One Markdown table cell: pipes escaped, line breaks flattened."""
-    return str(text).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
-
-
-def _flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in config.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
-            flat.update(_flatten(value, name + "."))
-        else:
-            flat[name] = value
-    return flat
-
-
-def _config_section(config: Mapping[str, Any]) -> list[str]:
-    plain = _jsonable(config)
-    if not isinstance(plain, Mapping):
-        raise ValueError(f"config must be a mapping (or a dataclass), got {type(config).__name__}")
-    flat = _flatten(plain)
-    cells = {k: v if isinstance(v, str) else json.dumps(v) for k, v in flat.items()}
-    if not cells:
-        return ["(no settings)"]
-    if all(len(v) <= 60 for v in cells.values()):
-        return ["| setting | value |", "|---|---|", *(f"| {_md(k)} | {_md(v)} |" for k, v in cells.items())]
-    return ["```json", json.dumps(plain, indent=2, ensure_ascii=False), "```"]
-
-
-def _metric_text(value: Any) -> str:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return _md(value)
-    return f"{number:.4f}" if math.isfinite(number) else str(number)
-
-
-def _metrics_section(metrics: Mapping[str, float], refs: list[papers.PaperNumber]) -> list[str]:
-    keys = [k for k in _METRIC_NAMES if k in metrics] + [k for k in metrics if k not in _METRIC_NAMES]
-    names = [_METRIC_NAMES.get(k, k) for k in keys]
-    lines = [
-        "| | " + " | ".join(_md(n) for n in names) + " |",
-        "|---|" + "---|" * len(names),
-        "| This run | " + " | ".join(_metric_text(metrics[k]) for k in keys) + " |",
-    ]
-    for ref in refs:
-        row = []
-        for name in names:
-            cell = ref.fraction_text if name == ref.metric else "–"
-            if name == ref.metric and ref.unverified:
-                cell += " (unverified)"
-            row.append(cell)
-        label = f"Paper: {ref.paper}"
-        if ref.variant:
-            label += f", {ref.variant}"
-        lines.append(f"| {_md(label)} | " + " | ".join(row) + " |")
-    return lines
-
-
-def run_card(
-    *,
-    title: str,
-    dataset: str,
-    dataset_note: str = "",
-    config: Mapping[str, Any],
-    seed: int,
-    device: str,
-    seconds: float,
-    metrics: Mapping[str, float],
-    n_train: int,
-    n_test: int,
-    n_anomalies: int,
-    method: str,
-    protocol: str | None = None,
-    extra: Mapping[str, Any] | None = None,
-    created: str | None = None,
-) -> str:
-    """A Markdown run card: what ran, on what, with which settings, and how well.
-
-    Sections: a heading; a table of method, dataset (+ ``dataset_note``), protocol, split sizes
-    (``n_train`` training rows; ``n_test`` test rows of which ``n_anomalies`` anomalous), seed,
-    device, time (``seconds``), the adlab and torch versions, creation time and ``extra`` rows; the
-    configuration (``config``, a mapping or dataclass; a table of dotted keys, or fenced JSON when
-    values are long); the metrics (AUROC, AUPRC, F1 first, 4 decimals) with the paper's numbers for
-    ``method`` under ``protocol`` (:func:`adlab.papers.reference`) as extra rows in the same units
-    (fractions), each with its source listed below and METHODS.md's "(unverified)" marks kept.
-    Without such a number the card says so. ``created`` (text) defaults to now, UTC, ISO 8601;
-    everything else depends only on the arguments.
-    """
-    refs = papers.reference(method, protocol)
-    if min(n_train, n_test, n_anomalies) < 0 or n_anomalies > n_test:
-        raise ValueError(
-            f"split sizes must satisfy 0 <= n_anomalies <= n_test and n_train >= 0, got n_train={n_train}, "
-            f"n_test={n_test}, n_anomalies={n_anomalies}"
-        )
-    if created is None:
-        created = datetime.now(UTC).replace(microsecond=0).isoformat()
-    share = f" ({100.0 * n_anomalies / n_test:.1f}%)" if n_test else ""
-    rows: list[tuple[str, Any]] = [
-        ("Method", _method_label(method)),
-        ("Dataset", f"{dataset} ({dataset_note})" if dataset_note else dataset),
-        ("Protocol", protocol or "–"),
-        ("Training rows", n_train),
-        ("Test rows", f"{n_test}, of which {n_anomalies} anomalous{share}"),
-        ("Seed", seed),
-        ("Device", device),
-        ("Time", f"{seconds:.1f} s"),
-        ("adlab", adlab.__version__),
-        ("torch", torch.__version__),
-        ("Created", created),
-    ]
-    rows += [(str(k), _jsonable(v)) for k, v in (extra or {}).items()]
-    lines = [f"# {title}", "", "| | |", "|---|---|"]
-    lines += [f"| {_md(k)} | {_md(v if isinstance(v, str) else json.dumps(v))} |" for k, v in rows]
-    lines += ["", "## Configuration", "", *_config_section(config)]
-    lines += ["", "## Metrics", "", *_metrics_section(metrics, refs), ""]
-    lines.append("Higher scores mean more anomalous; F1 is taken at the threshold that flags as many test rows "
-                 "as there are anomalies.")
-    lines.append("")
-    if refs:
-        lines.append("Paper numbers (in the table as fractions), with their sources:")
-        lines.append("")
-        lines += [f"- {ref.describe()}" for ref in refs]
-        if any(ref.unverified for ref in refs):
-            lines += ["", "(unverified): taken from a secondary listing, not checked against the paper's PDF."]
-    else:
-        lines.append(NO_PAPER_NUMBER)
-        if not any(p.method == method for p in papers.PAPER_NUMBERS):
-            lines.append(f"(The papers this app follows report no anomaly-detection number for {method}.)")
-    return "\n".join(lines) + "\n"
 
 
 # ----------------------------------------------------------------------------- zip

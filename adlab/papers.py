@@ -23,17 +23,13 @@ from decimal import Decimal
 import numpy as np
 
 __all__ = [
-    "AD_METHODS",
     "PAPER_NUMBERS",
     "PROTOCOLS",
     "PaperNumber",
     "detect_protocol",
+    "paper_key",
     "reference",
 ]
-
-#: Methods the run card may name: the detectors and the loss pages (which have no paper numbers).
-AD_METHODS: tuple[str, ...] = ("deepsvdd", "goad", "droc", "csi", "knn", "iforest", "ocsvm")
-_LOSS_METHODS: tuple[str, ...] = ("simclr", "supcon", "npair", "triplet")
 
 PROTOCOLS: tuple[str, ...] = (
     "goad-tabular:thyroid",
@@ -55,6 +51,9 @@ _MEAN10 = "mean over the 10 choices of the normal class"
 @dataclass(frozen=True)
 class PaperNumber:
     """One number a paper reports: ``value`` in percent (as printed) of ``metric`` under ``protocol``.
+
+    ``method`` is the paper key a registered method points to with its ``paper_key`` (a detector
+    class attribute, a loss module's ``PAPER_KEY``; :func:`paper_key`).
 
     ``source`` names the paper and the experiment; ``unverified`` keeps METHODS.md's mark (the
     number comes from a secondary listing, not checked against the PDF); ``variant`` names the
@@ -113,20 +112,36 @@ PAPER_NUMBERS: tuple[PaperNumber, ...] = (
 )
 
 
+def paper_key(method: str) -> str:
+    """The key of ``method``'s numbers in :data:`PAPER_NUMBERS` (``""``: the papers give none).
+
+    ``method`` is a registered detector (its class's ``paper_key``) or loss (its module's
+    ``PAPER_KEY``), looked up in :mod:`adlab.registry` now; ``ValueError`` for other names.
+    """
+    from adlab import registry  # the registry imports the methods, which do not import this module
+
+    if method in registry.detector_names():
+        return registry.detector(method).paper_key
+    try:
+        return registry.loss(method).PAPER_KEY
+    except ValueError:
+        names = (*registry.detector_names(), *registry.loss_names())
+        raise ValueError(f"method must be one of {', '.join(names)}, got {method!r}") from None
+
+
 def reference(method: str, protocol: str | None) -> list[PaperNumber]:
     """The papers' numbers for ``method`` under ``protocol``, in table order (empty when none).
 
-    ``method`` is a detector name (``deepsvdd``, ``goad``, ``droc``, ``csi``, ``knn``, ``iforest``,
-    ``ocsvm``) or a loss page's (``simclr``, ``supcon``, ``npair``, ``triplet``: no anomaly-detection
-    paper numbers); ``protocol`` one of :data:`PROTOCOLS` or None. ``ValueError`` for other names.
+    ``method`` is a registered detector or loss name (:func:`paper_key`; losses have no
+    anomaly-detection paper numbers); ``protocol`` one of :data:`PROTOCOLS` or None. ``ValueError``
+    for other names.
     """
-    if method not in AD_METHODS + _LOSS_METHODS:
-        raise ValueError(f"method must be one of {', '.join(AD_METHODS + _LOSS_METHODS)}, got {method!r}")
+    key = paper_key(method)
     if protocol is None:
         return []
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)} or None, got {protocol!r}")
-    return [p for p in PAPER_NUMBERS if p.method == method and p.protocol == protocol]
+    return [p for p in PAPER_NUMBERS if key and p.method == key and p.protocol == protocol]
 
 
 # ----------------------------------------------------------------------------- recognising the data

@@ -15,17 +15,10 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from adlab import export, papers, projection, viz
+from adlab import export, papers, projection, registry, viz
 from adlab.data import DataError, Split
-from adlab.experiment import (
-    LABELS,
-    METHODS,
-    DetectorRun,
-    MethodSpec,
-    applicable,
-    run_detector,
-    score_unlabelled,
-)
+from adlab.experiment import DetectorRun, MethodSpec, methods, run_detector, score_unlabelled
+from adlab.experiment import label as method_label
 from adlab.train import NonFiniteLoss
 
 try:
@@ -46,6 +39,11 @@ PROTOCOLS = {"one-class": "one-class halves", "goad": "GOAD tabular protocol (al
 TEST_ANOMALY_SHARE = 0.1
 ANOMALY_SHARES = (0.01, 0.05, 0.1, 0.2, 0.5, 1.0)  # 1.0 = no cap: the test half as it is
 COMPARE_MAX_TEST = 5000  # Compare scores the whole test half up to this many rows (a page stays interactive)
+
+
+def quick_epochs(method: str) -> dict[str, int]:
+    """``{kind: epochs}`` of ``method``'s quick settings (the registry's ``quick``): the form's default."""
+    return {kind: int(q["epochs"]) for kind, q in registry.detector(method).quick.items() if "epochs" in q}
 
 
 def share_label(share: float) -> str:
@@ -331,8 +329,8 @@ def unlabelled_view(page: str, upload: Any) -> None:
     with st.form(f"{page}_u_form"):
         c1, c2, c3 = st.columns(3)
         if method is None:
-            options = [m for m in METHODS if applicable(m, upload.kind)]
-            method = c1.selectbox("Method", options, key=f"{page}_u_method", format_func=LABELS.get)
+            options = list(methods(upload.kind))  # the registry, asked now
+            method = c1.selectbox("Method", options, key=f"{page}_u_method", format_func=method_label)
         seed = int(c2.number_input("Seed", 0, 10_000, 0, key=f"{page}_u_seed"))
         flag = float(c3.select_slider("Flag the top", [0.01, 0.02, 0.05, 0.1, 0.2], value=0.05,
                                       format_func=lambda v: f"{v:.0%}", key=f"{page}_u_flag"))

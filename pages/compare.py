@@ -17,15 +17,7 @@ import streamlit as st
 
 from adlab import viz
 from adlab import viz_detectors as vd
-from adlab.experiment import (
-    LABELS,
-    METHODS,
-    MethodSpec,
-    applicable,
-    group_identical,
-    run_detector,
-    summary_rows,
-)
+from adlab.experiment import MethodSpec, group_identical, is_deep, label, methods, run_detector, summary_rows
 
 PAGE = "compare"
 ui.begin(PAGE)
@@ -43,24 +35,25 @@ st.markdown(
 
 
 def knobs(kind: str) -> dict:
-    options = [name for name in METHODS if applicable(name, kind)]
-    methods = st.multiselect("Methods", options, default=options, key=f"{PAGE}_methods_{kind}",
-                             format_func=LABELS.get,
-                             help="CSI needs images, so it is not offered on the toy sets.")
-    return dict(methods=methods)
+    options = list(methods(kind))  # the registry, asked now: a detector registered later is offered too
+    chosen = st.multiselect("Methods", options, default=options, key=f"{PAGE}_methods_{kind}",
+                            format_func=label,
+                            help="Only the methods that take this kind of data (CSI needs images, so it is "
+                                 "not offered on the toy sets).")
+    return dict(methods=chosen)
 
 
 form = m.detector_form(PAGE, knobs, training=False, submit="Run all", submit_key="compare_run")
 
 if form.submitted:
     st.session_state.pop(f"{PAGE}_results", None)
-    methods = list(form.params["methods"])
+    chosen = list(form.params["methods"])
     runs, errors = {}, {}
     started = time.perf_counter()
     with st.status("Training every method…", expanded=True) as status:
         bar = st.progress(0.0, text="building the split")
         try:
-            if not methods:
+            if not chosen:
                 raise ValueError("methods is empty: pick at least one method")
             split = m.split_of(form, max_test=m.COMPARE_MAX_TEST)
         except m.FAILURES as err:
@@ -68,11 +61,11 @@ if form.submitted:
             st.error(str(err))
             split = None
         if split is not None:
-            for k, method in enumerate(methods):
-                label = LABELS[method]
-                share = 1.0 / len(methods)
-                bar.progress(k * share, text=f"{label} ({k + 1}/{len(methods)})")
-                callback = m.progress_callback(bar, prefix=f"{label} ({k + 1}/{len(methods)}): ",
+            for k, method in enumerate(chosen):
+                name = label(method)
+                share = 1.0 / len(chosen)
+                bar.progress(k * share, text=f"{name} ({k + 1}/{len(chosen)})")
+                callback = m.progress_callback(bar, prefix=f"{name} ({k + 1}/{len(chosen)}): ",
                                                start=k * share, span=share)
                 try:
                     spec = MethodSpec.quick(method, form.kind, input_shape=form.input_shape, seed=form.seed)
@@ -85,7 +78,7 @@ if form.submitted:
             status.update(label=f"{len(runs)} methods trained and scored in {seconds:.1f} s",
                           state="complete" if runs else "error", expanded=False)
             for method, message in errors.items():
-                st.error(f"{LABELS[method]}: {message}")
+                st.error(f"{label(method)}: {message}")
             if runs:
                 st.session_state[f"{PAGE}_results"] = {"runs": runs, "errors": errors, "split": split,
                                                    "seconds": seconds, **m.run_context(form)}
@@ -107,13 +100,13 @@ st.dataframe(
     {key: [round(r[key], 3) if isinstance(r[key], float) else r[key] for r in rows] for key in rows[0]},
     hide_index=True, key=f"{PAGE}_table",
 )
-ui.chart(viz.roc_figure({LABELS[name]: (run.is_anomaly, run.scores) for name, run in runs.items()}), f"{PAGE}_roc")
+ui.chart(viz.roc_figure({label(name): (run.is_anomaly, run.scores) for name, run in runs.items()}), f"{PAGE}_roc")
 
 st.subheader("Feature spaces after training")
 shown = m.map_rows(len(first.scores), seed=stored["seed"])  # the maps draw at most ui.MAX_TEST points
 groups = group_identical({name: run.test_after[shown] for name, run in runs.items()})
-maps = {" = ".join(LABELS[n].replace(" (raw input)", "") for n in names)
-        + (" (raw input)" if all(n not in ("deepsvdd", "goad", "droc", "csi") for n in names) else ""):
+maps = {" = ".join(label(n).replace(" (raw input)", "") for n in names)
+        + (" (raw input)" if not any(is_deep(n) for n in names) else ""):
         m.umap_cached(feats) for names, feats in groups.items()}
 ui.chart(vd.umap_grid_figure(maps, first.is_anomaly[shown], cols=3,
                              hover=m.hover_labels(stored, first.y_test[shown])), f"{PAGE}_umaps")

@@ -12,8 +12,10 @@ ui.ensure_app_shell()
 import numpy as np
 import streamlit as st
 
+from adlab import registry
 from adlab import viz_detectors as vd
-from adlab.experiment import MethodSpec, csi_variant_metrics
+from adlab.experiment import MethodSpec
+from adlab.views import csi_variant_metrics
 
 PAGE = "csi"
 ui.begin(PAGE)
@@ -89,7 +91,7 @@ def knobs(kind: str) -> dict:
     )
 
 
-form = m.detector_form(PAGE, knobs, kinds=("image",), epochs=15, lr=2e-3, batch_size=32)
+form = m.detector_form(PAGE, knobs, kinds=registry.detector("csi").kinds, epochs=m.quick_epochs("csi"), lr=2e-3, batch_size=32)
 if form.submitted:
     st.session_state.pop(f"{PAGE}_run", None)
     try:

@@ -13,7 +13,8 @@ import numpy as np
 import streamlit as st
 
 from adlab import viz_detectors as vd
-from adlab.experiment import MethodSpec, sphere_coordinates
+from adlab.experiment import MethodSpec
+from adlab.views import sphere_coordinates
 
 PAGE = "deep_svdd"
 ui.begin(PAGE)

@@ -14,8 +14,9 @@ import streamlit as st
 from adlab import viz
 from adlab.detectors.droc import FEATURE_SPACES
 from adlab.detectors.shallow import SCORERS
-from adlab.experiment import MethodSpec, scorer_grid
+from adlab.experiment import MethodSpec
 from adlab.metrics import evaluate
+from adlab.views import scorer_grid
 
 PAGE = "droc"
 ui.begin(PAGE)
@@ -82,7 +83,7 @@ def knobs(kind: str) -> dict:
                 temperature=float(tau))
 
 
-form = m.detector_form(PAGE, knobs, epochs=20, lr=2e-3, batch_size=32)
+form = m.detector_form(PAGE, knobs, epochs=m.quick_epochs("droc"), lr=2e-3, batch_size=32)
 if form.submitted:
     st.session_state.pop(f"{PAGE}_run", None)
     if form.kind != "image" and st.session_state.get(f"{PAGE}_da"):

@@ -13,7 +13,8 @@ import numpy as np
 import streamlit as st
 
 from adlab import viz_detectors as vd
-from adlab.experiment import MethodSpec, balanced_rows, goad_centre_map, transform_names
+from adlab.experiment import MethodSpec, balanced_rows
+from adlab.views import goad_centre_map, transform_names
 
 PAGE = "goad"
 ui.begin(PAGE)
@@ -87,7 +88,7 @@ def knobs(kind: str) -> dict:
     return params
 
 
-form = m.detector_form(PAGE, knobs, epochs={"image": 10, "tabular": 1}, lr=1e-3, batch_size=64)
+form = m.detector_form(PAGE, knobs, epochs=m.quick_epochs("goad"), lr=1e-3, batch_size=64)
 if form.dataset.startswith("toy:") and "anomaly" in form.anomalous:
     st.caption("Expect GOAD to be near chance on the toy sets' planted anomalies: a point far out in two "
                "dimensions is no harder to classify by the map that moved it (see *Paper, numbers, and how "

@@ -23,10 +23,29 @@ def test_device_choice_lists_every_available_device():
     at = AppTest.from_file(APP, default_timeout=60).run()
     box = at.sidebar.selectbox(key="device")
     assert box.options == ["auto", *available_devices()] and box.value == "auto"
-    assert all(pick_device(o) is not None for o in box.options)
-    # AppTest drops the sidebar of st.navigation apps on reruns, so the pages are checked to read
-    # the same session key instead (pages/_ui.py: device()).
-    assert 'st.session_state.get("device", "auto")' in (Path(APP).parent / "pages" / "_ui.py").read_text()
+    for option in available_devices():  # each named device is the one a run would use
+        assert pick_device(option).type == option.split(":")[0], option
+
+
+def test_a_page_trains_on_the_device_chosen_in_the_sidebar():
+    """AppTest drops the sidebar of st.navigation apps on reruns, so the choice is set in the session
+    key the sidebar writes; a device the machine cannot use must reach the page as an error naming it."""
+    page = str(Path(APP).parent / "pages" / "simclr.py")
+    at = AppTest.from_file(page, default_timeout=120)
+    at.session_state["device"] = "cpu"
+    at.run()
+    at.number_input(key="simclr_epochs").set_value(1)
+    at.button(key="simclr_train").click().run()
+    assert not at.exception and not at.error
+    assert at.session_state["simclr_run"]["run"].history.device == "cpu"
+
+    at = AppTest.from_file(page, default_timeout=120)
+    at.session_state["device"] = "tpu"
+    at.run()
+    at.button(key="simclr_train").click().run()
+    assert not at.exception
+    assert any("'tpu'" in e.value for e in at.error), [e.value for e in at.error]
+    assert "simclr_run" not in at.session_state
 
 
 def test_navigation_reaches_each_loss_page():

@@ -115,7 +115,7 @@ def test_mnist_sized_images_get_the_mnist_presets(shared_data, tmp_path, capsys)
             "--card", str(card), "--json"]
     assert main(args) == 0
     result = json.loads(capsys.readouterr().out.splitlines()[-1])
-    assert result["n_train"] > 400 and 0.0 <= result["auroc"] <= 1.0
+    assert result["n_train"] > 400 and result["auroc"] > 0.5, result  # one epoch already ranks the anomalies
     text = card.read_text()
     assert "| simclr_dim | 32 |" in text and "| crop_scale | 1.0 |" in text and "| score_augment | false |" in text
 

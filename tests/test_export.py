@@ -205,12 +205,21 @@ def _lists(value):
     return value
 
 
+@dataclasses.dataclass(frozen=True)
+class _RunConfig:
+    """A frozen config with a nested TrainConfig, shaped like the pages' (ContrastiveConfig's API is its own)."""
+
+    name: str = "triplet"
+    margin: float = 0.2
+    train: TrainConfig = TrainConfig()
+
+
 def test_config_json_round_trips_configs_and_specs():
-    cfg = ContrastiveConfig(loss="triplet", margin=0.3, train=TrainConfig(epochs=3, betas=(0.5, 0.999), seed=4))
+    cfg = _RunConfig(margin=0.3, train=TrainConfig(epochs=3, betas=(0.5, 0.999), seed=4))
     loaded = json.loads(export.config_json(cfg))
     assert loaded == _lists(dataclasses.asdict(cfg))
-    assert loaded["train"]["betas"] == [0.5, 0.999]
-    assert ContrastiveConfig(**{**loaded, "train": TrainConfig(**{**loaded["train"], "betas": (0.5, 0.999)})}) == cfg
+    assert list(loaded) == ["name", "margin", "train"] and loaded["train"]["betas"] == [0.5, 0.999]
+    assert _RunConfig(**{**loaded, "train": TrainConfig(**{**loaded["train"], "betas": (0.5, 0.999)})}) == cfg
 
     spec = MethodSpec.of("deepsvdd", hidden=(8, 4), epochs=2, lr=1e-2)
     d = json.loads(export.config_json(spec))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 import torch
@@ -10,6 +12,7 @@ from sklearn.metrics import roc_auc_score
 from adlab.augment import Rotation
 from adlab.data import DataError, goad_tabular_split, load_digits, one_class_split
 from adlab.detectors.goad import GOAD, GeometricTransforms, tc_loss
+from adlab.device import seeded
 
 FAST = dict(n_transforms=16, transform_dim=8, epochs=3, device="cpu")
 
@@ -143,11 +146,62 @@ def test_score_direction_on_toy(toy, toy_goad):
     assert len(parts["ce"]) == len(parts["tc"]) == len(toy_goad.history_.step_losses)
 
 
-def test_running_centres_option(toy):
-    det = GOAD(centers="running", seed=0, **FAST).fit(toy["train"])
-    s = det.anomaly_score(toy["test"])
-    assert np.isfinite(s).all() and s.std() > 0
+def test_final_centres_are_the_trained_models_training_means(toy, toy_goad):
+    """centers="final": c_m = mean over the training rows of f(T(x, m)) under the final model (eval mode).
+    The seed, not ``centers``, fixes the training, so both runs end with the same weights; only the centres
+    (and so the scores) differ from the default "running" ones."""
+    final = GOAD(centers="final", seed=0, **FAST).fit(toy["train"])
+    for (name, a), b in zip(final.model_.state_dict().items(), toy_goad.model_.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+    feats = final.features(toy["train"]).astype(np.float64)  # (n, M, d)
+    np.testing.assert_allclose(final.centers_, feats.mean(0), rtol=1e-5, atol=1e-6)
+    assert final.centers_rule_ == "final" and toy_goad.centers_rule_ == "running"
+    assert np.abs(toy_goad.centers_ - final.centers_).max() > 1e-3
+    s = final.anomaly_score(toy["test"])
+    assert not np.allclose(s, toy_goad.anomaly_score(toy["test"]))
     assert roc_auc_score(toy["is_anomaly"], s) > 0.9
+
+
+def test_running_centres_are_the_last_epochs_batch_means(toy, toy_goad, monkeypatch):
+    """centers="running" (default): the unweighted mean of the per-batch means of f(T(x, m)) of the last
+    epoch, as the training steps saw them (weights still moving)."""
+    import adlab.detectors.goad as goad_module
+
+    seen: list[torch.Tensor] = []
+
+    def spy(features, *, margin):
+        seen.append(features.detach().mean(0))  # (M, d): this batch's centres
+        return tc_loss(features, margin=margin)
+
+    monkeypatch.setattr(goad_module, "tc_loss", spy)
+    ends: list[int] = []
+    det = GOAD(seed=0, **FAST).fit(toy["train"], callbacks=[lambda e: ends.append(len(seen)) if e.kind == "epoch" else None])
+    np.testing.assert_array_equal(det.centers_, toy_goad.centers_)  # the spy changed nothing
+    last = torch.stack(seen[ends[-2] : ends[-1]])  # the last epoch's batches
+    assert len(ends) == 3 and len(last) == 7  # 400 rows in batches of 64: 6 full and one of 16
+    np.testing.assert_allclose(det.centers_, last.mean(0).numpy(), rtol=1e-6)
+    assert not np.allclose(det.centers_, torch.stack(seen).mean(0).numpy(), rtol=1e-3)  # earlier epochs do not count
+
+
+def test_untrained_goad_uses_the_initial_networks_training_means(toy, toy_goad):
+    """Before training no epoch has run, so there are no per-batch means: ``fit_untrained`` uses the "final"
+    rule on the initial network whatever ``centers`` says, and says so (``centers_rule_``). A fit stopped
+    before its first step falls back the same way."""
+    fresh = GOAD(seed=0, **FAST).fit_untrained(toy["train"])
+    assert fresh.centers_rule_ == "final" and not fresh.trained_ and fresh.history_.extras["ce"] == []
+    np.testing.assert_allclose(fresh.centers_, fresh.features(toy["train"]).astype(np.float64).mean(0),
+                               rtol=1e-5, atol=1e-6)
+    with seeded(0):
+        initial = GOAD(seed=0, **FAST)._build(fresh.input_shape_)
+    for (name, a), b in zip(fresh.model_.state_dict().items(), initial.state_dict().values(), strict=True):
+        if name not in ("shift", "scale"):  # the z-score buffers are filled by fit
+            assert torch.equal(a, b), name
+    stop = threading.Event()
+    stop.set()
+    stopped = GOAD(seed=0, **FAST).fit(toy["train"], cancel=stop)
+    assert stopped.history_.cancelled and not stopped.trained_ and stopped.centers_rule_ == "final"
+    np.testing.assert_array_equal(stopped.centers_, fresh.centers_)
+    assert not np.allclose(fresh.anomaly_score(toy["test"]), toy_goad.anomaly_score(toy["test"]))
 
 
 def test_save_load_gives_identical_scores(tmp_path, toy, toy_goad, digits_split, digits_goad):

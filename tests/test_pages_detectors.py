@@ -61,7 +61,7 @@ def _train(at: AppTest, page: str, epochs: int = 1) -> AppTest:
 
 def _assert_results(at: AppTest, page: str) -> None:
     metrics = _metrics(at)
-    assert 0.0 <= float(metrics["AUROC"]) <= 1.0
+    assert float(metrics["AUROC"]) > 0.6, metrics  # even a tiny run ranks the digits better than chance
     assert {"AUPRC", "F1", "Training time"} <= set(metrics)
     specs = _specs(at)
     umap = next(s for s in specs if [t.get("name") for t in s["data"]] == ["normal", "anomaly"] * 2)
@@ -175,7 +175,7 @@ def test_compare_has_a_row_per_method():
     table = at.dataframe[0].value
     assert len(table) == len(methods)
     assert {"AUROC", "AUPRC", "F1", "fit (s)"} <= set(table.columns)
-    assert table["AUROC"].between(0, 1).all()
+    assert table["AUROC"].gt(0.6).all(), table
     roc = next(s for s in _specs(at) if s["data"][-1].get("name") == "chance")
     assert len(roc["data"]) == len(methods) + 1
     grid = next(s for s in _specs(at) if len(s["data"]) > 4 and s["data"][0].get("name") == "normal")
@@ -189,7 +189,8 @@ def test_compare_has_a_row_per_method():
 def test_compare_offers_no_csi_on_rows_and_errors_are_shown():
     at = AppTest.from_file(str(PAGES / "compare.py"), default_timeout=120).run()
     at.selectbox(key="compare_dataset").set_value("toy:moons").run()
-    assert "csi" not in at.multiselect(key="compare_methods_tabular").options
+    options = at.multiselect(key="compare_methods_tabular").options  # as shown: labels
+    assert "CSI" not in options and "Deep SVDD" in options
     at = _open("deep_svdd")
     at.multiselect(key="deep_svdd_normal_toy:blobs").set_value([])  # the page opens on the toy blobs
     at.button(key="deep_svdd_train").click().run(timeout=60)

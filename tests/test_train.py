@@ -4,6 +4,7 @@ import pytest
 import torch
 from torch import nn
 
+from adlab.device import available_devices
 from adlab.train import NonFiniteLoss, TrainConfig, fit, minibatches
 
 
@@ -68,16 +69,29 @@ def test_cancel_stops_early():
     assert history.cancelled and len(history.step_losses) == 3
 
 
-def test_callable_data_source_and_device_placement():
+@pytest.mark.parametrize("device", available_devices())
+def test_callable_data_source_gets_a_seeded_generator_and_runs_on_the_named_device(device):
     x, y = _regression_data()
-    seen = []
 
-    def data(epoch, generator):
-        seen.append(epoch)
-        yield x[:8], y[:8]
+    def run(seed: int) -> tuple[list[list[int]], list[torch.device], str]:
+        orders, places = [], []
 
-    fit(nn.Linear(3, 1), _mse_step, data, TrainConfig(epochs=2, device="cpu"))
-    assert seen == [0, 1]
+        def data(epoch, generator):
+            order = torch.randperm(len(x), generator=generator)[:8]
+            orders.append(order.tolist())
+            yield x[order], y[order]
+
+        def step(model, batch):
+            places.extend([batch[0].device, next(model.parameters()).device])
+            return _mse_step(model, batch)
+
+        history = fit(nn.Linear(3, 1), step, data, TrainConfig(epochs=2, device=device, seed=seed))
+        return orders, places, history.device
+
+    orders, places, where = run(0)
+    assert len(orders) == 2 and orders[0] != orders[1]  # one generator for the run, advancing per epoch
+    assert run(0)[0] == orders and run(1)[0] != orders  # ... seeded by the config's seed
+    assert {p.type for p in places} == {device.split(":")[0]} and where.startswith(device.split(":")[0])
 
 
 def test_too_small_dataset_is_a_clear_error():

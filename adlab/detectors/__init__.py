@@ -1,28 +1,25 @@
-"""Anomaly detectors with one contract (see :mod:`adlab.detectors.base`): higher score = more anomalous."""
+"""Anomaly detectors with one contract (see :mod:`adlab.detectors.base`): higher score = more anomalous.
 
-from adlab.detectors.base import DeepDetector, Detector, NotFittedError, check_X
+The list of detectors is :mod:`adlab.registry` (``registry.detectors()``); nothing here keeps one.
+"""
+
+from adlab.detectors.base import DeepDetector, Detector, NotFittedError, TrainPlan, check_X
 from adlab.detectors.baselines import IsolationForestDetector, KNNDetector, OCSVMDetector
 from adlab.detectors.csi import CSI
 from adlab.detectors.deep_svdd import DeepSVDD
 from adlab.detectors.droc import DROC
 from adlab.detectors.goad import GOAD
 
-DETECTORS: dict[str, type[Detector]] = {
-    cls.name: cls for cls in (DeepSVDD, GOAD, DROC, CSI, KNNDetector, IsolationForestDetector, OCSVMDetector)
-}
-
 
 def get_detector(name: str) -> type[Detector]:
-    """The detector class registered under ``name`` (ValueError listing the names otherwise)."""
-    try:
-        return DETECTORS[name]
-    except KeyError:
-        raise ValueError(f"unknown method {name!r}; choose one of {', '.join(DETECTORS)}") from None
+    """The detector class registered under ``name`` (:func:`adlab.registry.detector`)."""
+    from adlab import registry
+
+    return registry.detector(name)
 
 
 __all__ = [
     "CSI",
-    "DETECTORS",
     "DROC",
     "DeepDetector",
     "DeepSVDD",
@@ -32,6 +29,7 @@ __all__ = [
     "KNNDetector",
     "NotFittedError",
     "OCSVMDetector",
+    "TrainPlan",
     "check_X",
     "get_detector",
 ]

@@ -22,6 +22,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.svm import OneClassSVM
 
 from adlab.detectors.base import Detector, check_X
+from adlab.detectors.scaling import zscore_stats
 from adlab.train import Callback
 
 __all__ = ["IsolationForestDetector", "KNNDetector", "OCSVMDetector"]
@@ -34,6 +35,8 @@ class _ShallowDetector(Detector):
     ``None`` when no standardisation applies).
     """
 
+    family: ClassVar[str] = "baseline"
+    kinds: ClassVar[tuple[str, ...]] = ("image", "tabular")
     _uses_scale: ClassVar[bool] = True  # does the method depend on per-column scale?
 
     def _prepare_fit(self, X: np.ndarray) -> np.ndarray:
@@ -41,9 +44,7 @@ class _ShallowDetector(Detector):
         self.input_shape_ = tuple(X.shape[1:])
         flat = X.reshape(len(X), -1)
         if self._uses_scale and getattr(self, "standardize", False) and X.ndim == 2:
-            std = flat.std(axis=0)
-            self.mean_ = flat.mean(axis=0)
-            self.scale_ = np.where(std > 1e-8, std, 1.0).astype(np.float32)
+            self.mean_, self.scale_ = zscore_stats(flat)
         else:
             self.mean_, self.scale_ = None, None
         return self._transform(flat)
@@ -76,6 +77,7 @@ class KNNDetector(_ShallowDetector):
     """
 
     name: ClassVar[str] = "knn"
+    label: ClassVar[str] = "kNN (raw input)"
 
     def __init__(self, *, k: int = 5, metric: str = "euclidean", standardize: bool = True) -> None:
         self.k = k
@@ -115,6 +117,7 @@ class IsolationForestDetector(_ShallowDetector):
     """
 
     name: ClassVar[str] = "iforest"
+    label: ClassVar[str] = "Isolation Forest (raw input)"
     _uses_scale: ClassVar[bool] = False
 
     def __init__(self, *, n_estimators: int = 100, max_samples: int | str = "auto", seed: int = 0) -> None:
@@ -159,6 +162,7 @@ class OCSVMDetector(_ShallowDetector):
     """
 
     name: ClassVar[str] = "ocsvm"
+    label: ClassVar[str] = "OC-SVM (raw input)"
 
     def __init__(self, *, nu: float = 0.1, gamma: float | str = "scale", standardize: bool = True) -> None:
         self.nu = nu

@@ -48,7 +48,6 @@ features ``f(x)`` of the un-augmented, unrotated images, ``(n, feature_dim)``.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -58,11 +57,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from adlab.augment import ColorJitter, Compose, RandomApply, RandomFlip, RandomResizedCrop, Rotation
-from adlab.detectors.base import DeepDetector, check_X
-from adlab.device import seeded
+from adlab.detectors.base import DeepDetector, TrainPlan, check_X
 from adlab.encoders import ProjectionHead, SmallCNN
 from adlab.losses import nt_xent
-from adlab.train import Callback, History, TrainConfig, TrainEvent, fit
+from adlab.train import TrainConfig, TrainEvent
 
 __all__ = ["CSI", "CSINet", "MNIST_PARAMS", "PRESETS"]
 
@@ -151,6 +149,15 @@ class CSI(DeepDetector):
     """
 
     name: ClassVar[str] = "csi"
+    label: ClassVar[str] = "CSI"
+    kinds: ClassVar[tuple[str, ...]] = ("image",)
+    quick: ClassVar[dict[str, dict[str, Any]]] = {"image": {"epochs": 15}}
+    presets: ClassVar[dict[str, dict[str, Any]]] = PRESETS
+    paper_key: ClassVar[str] = "csi"
+    untrained_note: ClassVar[str] = (
+        "the initial network (same seed), BatchNorm on its default statistics; the feature bank and the "
+        "weights lambda_y, lambda'_y built from it on the training images as in a real fit"
+    )
     _state_tensors: ClassVar[tuple[str, ...]] = ("bank_", "weights_")
 
     def __init__(
@@ -197,13 +204,6 @@ class CSI(DeepDetector):
         self.bank_size = bank_size
         self.seed = seed
         self.device = device
-
-    @classmethod
-    def preset(cls, name: str, **overrides: Any) -> CSI:
-        """A detector with the parameters of :data:`PRESETS` ``[name]``, updated by ``overrides``."""
-        if name not in PRESETS:
-            raise ValueError(f"name must be one of {sorted(PRESETS)}, got {name!r}")
-        return cls(**{**PRESETS[name], **overrides})
 
     # -- checks and pieces ------------------------------------------------------------------
     def _check_params(self) -> None:
@@ -262,25 +262,15 @@ class CSI(DeepDetector):
         rot = Rotation()
         return torch.cat([rot.apply(x, k) for k in range(N_SHIFTS)])
 
-    # -- training ---------------------------------------------------------------------------
-    def fit(
-        self,
-        X: np.ndarray,
-        y: np.ndarray | None = None,
-        *,
-        callbacks: Sequence[Callback] = (),
-        cancel: threading.Event | None = None,
-    ) -> CSI:
-        """Train on normal images ``X`` ``(n, C, S, S)`` (``y`` is ignored), then build the bank."""
-        self._check_params()
+    # -- training: the template's hooks (adlab.detectors.base.DeepDetector) ---------------------
+    def _check_input(self, X: Any) -> np.ndarray:
         X = self._check_images(X)
         if len(X) < 2:
             raise ValueError(f"X needs at least 2 images for contrastive pairs, got {len(X)}")
-        cfg = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
-                          weight_decay=self.weight_decay, seed=self.seed, device=self.device)
-        self.input_shape_ = tuple(int(s) for s in X.shape[1:])
-        with seeded(self.seed):  # the same seed gives the same initial weights, whatever else runs
-            model = self._build(self.input_shape_)
+        return X
+
+    def _plan(self, model: nn.Module, X: np.ndarray, Xt: Tensor, cfg: TrainConfig) -> TrainPlan:
+        """Two flipped views, all 4 rotations of each, SimCLR augmentations: L_con-SI + L_cls-SI."""
         flip, augment = RandomFlip(self.flip), self._augment(scoring=False)
         aug_gen = torch.Generator().manual_seed(self.seed + 1)
         terms: dict[str, list[float]] = {"con": [], "cls": []}  # per step
@@ -306,14 +296,12 @@ class CSI(DeepDetector):
                 terms["con"].clear()
                 terms["cls"].clear()
 
-        history: History = fit(model, step, (torch.from_numpy(X),), cfg,
-                               callbacks=(record, *callbacks), cancel=cancel)
-        history.extras.update(per_epoch)
-        self.model_ = model.eval()
-        self.history_ = history
+        return TrainPlan(step=step, data=(Xt,), callbacks=(record,), state={"per_epoch": per_epoch})
 
+    def _finish(self, model: nn.Module, X: np.ndarray, Xt: Tensor, plan: TrainPlan) -> None:
+        """The feature bank and the weights from the training images (:meth:`fit_bank`)."""
+        self.history_.extras.update(plan.state["per_epoch"])
         self.fit_bank(X)
-        return self
 
     def fit_bank(self, X: np.ndarray) -> CSI:
         """(Re)build the feature bank and the weights from normal images ``X``, without training.

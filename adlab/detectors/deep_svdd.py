@@ -8,17 +8,16 @@ lukasruff/Deep-SVDD-PyTorch (``src/optim/deepSVDD_trainer.py``).
 from __future__ import annotations
 
 import copy
-import threading
-from collections.abc import Iterable, Sequence
-from typing import ClassVar
+from collections.abc import Iterable
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
 from adlab import train
-from adlab.detectors.base import DeepDetector, check_X
-from adlab.device import pick_device, seeded
+from adlab.detectors.base import DeepDetector, TrainPlan, check_X
+from adlab.detectors.scaling import row_chunks
 from adlab.encoders import build_encoder
 
 __all__ = ["DeepSVDD"]
@@ -96,6 +95,16 @@ class DeepSVDD(DeepDetector):
     """
 
     name: ClassVar[str] = "deepsvdd"
+    label: ClassVar[str] = "Deep SVDD"
+    kinds: ClassVar[tuple[str, ...]] = ("image", "tabular")
+    quick: ClassVar[dict[str, dict[str, Any]]] = {"image": {"epochs": 30}, "tabular": {"epochs": 30}}
+    paper_key: ClassVar[str] = "deepsvdd"
+    standardize_input: ClassVar[bool] = True
+    untrained_note: ClassVar[str] = (
+        "the initial network (same seed) with its centre c computed from it as in a real fit; BatchNorm "
+        "recalibrated on the training rows as after training; radius: the (1 - nu)-quantile of the training "
+        "distances (one-class) or 0 (soft-boundary: R is only set during training)"
+    )
     _state_tensors: ClassVar[tuple[str, ...]] = ("center_", "radius_", "input_mean_", "input_scale_")
 
     def __init__(
@@ -156,37 +165,13 @@ class DeepSVDD(DeepDetector):
         if not isinstance(self.warm_up_epochs, int) or self.warm_up_epochs < 0:
             raise ValueError(f"warm_up_epochs must be a non-negative integer, got {self.warm_up_epochs!r}")
 
-    # -- fit -----------------------------------------------------------------------------------
-    def fit(
-        self,
-        X: np.ndarray,
-        y: np.ndarray | None = None,
-        *,
-        callbacks: Sequence[train.Callback] = (),
-        cancel: threading.Event | None = None,
-    ) -> DeepSVDD:
-        """Train ``phi`` on the rows of ``X`` (all taken as normal); ``y`` is ignored."""
-        self._check_params()
-        X = check_X(X, min_rows=2)
-        cfg = train.TrainConfig(
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            lr=self.lr,
-            weight_decay=self.weight_decay,
-            seed=self.seed,
-            device=self.device,
-        )
-        device = pick_device(self.device)
-        if X.ndim == 2:
-            std = X.std(axis=0)
-            mean, scale = X.mean(axis=0).astype(np.float32), np.where(std > 1e-8, std, 1.0).astype(np.float32)
-        else:  # images stay in [0, 1]
-            mean, scale = np.zeros((), np.float32), np.ones((), np.float32)
-        Xt = torch.from_numpy(((X - mean) / scale).astype(np.float32))
+    # -- the template's hooks (adlab.detectors.base.DeepDetector) --------------------------------
+    def _recalibrates_batchnorm(self) -> bool:
+        return True
 
-        with seeded(self.seed):  # the same seed gives the same initial weights, whatever else runs
-            model = self._build(X.shape[1:])
-        model = model.to(device)
+    def _plan(self, model: nn.Module, X: np.ndarray, Xt: torch.Tensor, cfg: train.TrainConfig) -> TrainPlan:
+        """The centre ``c`` from the initial network, and the one-class / soft-boundary step."""
+        device = next(model.parameters()).device
         init_feats = self._initial_features(model, Xt, device, cfg.batch_size)  # (n, rep_dim)
         c = init_feats.mean(dim=0) if self.c_from_init else torch.zeros(self.rep_dim)
         if self.c_eps:
@@ -194,9 +179,8 @@ class DeepSVDD(DeepDetector):
             c[small & (c < 0)] = -CENTER_EPS
             c[small & (c >= 0)] = CENTER_EPS
         c_dev = c.to(device)
-
         soft = self.objective == "soft-boundary"
-        state = {"epoch": 0, "R": 0.0}
+        state: dict[str, Any] = {"epoch": 0, "R": 0.0, "c": c, "init_feats": init_feats}
 
         def batches(epoch: int, generator: torch.Generator) -> Iterable[tuple[torch.Tensor, ...]]:
             state["epoch"] = epoch
@@ -212,32 +196,25 @@ class DeepSVDD(DeepDetector):
                 state["R"] = float(np.quantile(dist.detach().sqrt().cpu().numpy(), 1.0 - self.nu))
             return loss
 
-        history = train.fit(model, step, batches, cfg, callbacks=callbacks, cancel=cancel)
-        self._recalibrate_batchnorm(model, Xt, device, cfg.batch_size)
+        return TrainPlan(step=step, data=batches, state=state)
 
-        feats = self._forward(model, Xt, device)  # (n, rep_dim), eval mode
+    def _finish(self, model: nn.Module, X: np.ndarray, Xt: torch.Tensor, plan: TrainPlan) -> None:
+        """Radius, training scores and the collapse diagnostics."""
+        c, init_feats = plan.state["c"], plan.state["init_feats"]
+        feats = self._forward(model, Xt, self._device())  # (n, rep_dim), eval mode
         train_scores = ((feats - c) ** 2).sum(dim=1).double().numpy()
-        if soft:
-            radius = state["R"]
+        if self.objective == "soft-boundary":
+            radius = plan.state["R"]
         else:
             radius = float(np.quantile(np.sqrt(train_scores), 1.0 - self.nu))
-        # learned state is set only once training has succeeded
-        self.model_ = model
-        self.input_shape_ = tuple(X.shape[1:])
-        self.input_mean_, self.input_scale_ = mean, scale
         self.center_ = c.numpy().astype(np.float32)
         self.radius_ = float(np.float32(radius))  # float32 so that save / load round-trips it exactly
-        self.history_ = history
         self.train_scores_ = train_scores
         self.initial_feature_variance_ = float(init_feats.var(dim=0).mean())
         self.feature_variance_ = float(feats.var(dim=0).mean())
         self.collapse_ratio_ = self.feature_variance_ / max(self.initial_feature_variance_, 1e-30)
-        return self
 
     # -- scoring -------------------------------------------------------------------------------
-    def _standardize(self, X: np.ndarray) -> np.ndarray:
-        return ((X - self.input_mean_) / self.input_scale_).astype(np.float32)
-
     @staticmethod
     @torch.no_grad()
     def _forward(model: nn.Module, Xt: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -259,36 +236,10 @@ class DeepSVDD(DeepDetector):
         trained.) Returns (n, rep_dim) on the CPU.
         """
         probe = copy.deepcopy(model).train()
-        return torch.cat([probe(Xt[sl].to(device)).float().cpu() for sl in _chunks(len(Xt), batch)])
-
-    @staticmethod
-    @torch.no_grad()
-    def _recalibrate_batchnorm(model: nn.Module, Xt: torch.Tensor, device: torch.device, batch: int) -> None:
-        """Set every BatchNorm's running mean / variance to the training set's, for scoring in eval mode.
-
-        During training they are exponential averages (momentum 0.1) that lag behind the changing
-        weights; on a small training set (one minibatch per epoch) the lag spoils the scores of a
-        short run. One pass in train mode with a cumulative average (``momentum=None``) fixes it.
-        """
-        norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-        if not norms:
-            return
-        momenta = [m.momentum for m in norms]
-        for m in norms:
-            m.reset_running_stats()
-            m.momentum = None
-        model.train()
-        for sl in _chunks(len(Xt), batch):
-            model(Xt[sl].to(device))
-        for m, momentum in zip(norms, momenta, strict=True):
-            m.momentum = momentum
-        model.eval()
+        return torch.cat([probe(Xt[sl].to(device)).float().cpu() for sl in row_chunks(len(Xt), batch)])
 
     def _features(self, X: np.ndarray) -> torch.Tensor:
-        if tuple(X.shape[1:]) != tuple(self.input_shape_):
-            raise ValueError(
-                f"X rows must have shape {tuple(self.input_shape_)} as in fit, got {X.shape[1:]}"
-            )
+        self._check_shape(X)
         return self._forward(self.model_, torch.from_numpy(self._standardize(X)), self._device())
 
     def _score(self, X: np.ndarray) -> np.ndarray:
@@ -306,12 +257,3 @@ class DeepSVDD(DeepDetector):
         self.input_mean_ = np.asarray(self.input_mean_, dtype=np.float32)
         self.input_scale_ = np.asarray(self.input_scale_, dtype=np.float32)
 
-
-def _chunks(n: int, size: int) -> list[slice]:
-    """Row slices of at most ``size`` rows covering ``range(n)``, none of 1 row (BatchNorm needs 2)."""
-    size = max(2, size)
-    starts = list(range(0, n, size))
-    if len(starts) > 1 and n - starts[-1] == 1:
-        starts.pop()
-    ends = starts[1:] + [n]
-    return [slice(a, b) for a, b in zip(starts, ends, strict=True)]

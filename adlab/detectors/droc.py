@@ -13,8 +13,6 @@ space can be changed after training without touching the network.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -33,11 +31,10 @@ from adlab.augment import (
     Rotation,
     TabularNoise,
 )
-from adlab.detectors.base import DeepDetector, check_X
+from adlab.detectors.base import DeepDetector, TrainPlan, check_X
 from adlab.detectors.shallow import SCORERS, ShallowScorer, make_scorer
-from adlab.device import seeded
 from adlab.encoders import MLP, ContrastiveNet, SmallCNN
-from adlab.train import Callback, History, TrainConfig, fit
+from adlab.train import TrainConfig
 
 __all__ = ["DROC", "FEATURE_SPACES", "MNIST_PARAMS", "distribution_augment", "droc_contrastive_loss"]
 
@@ -160,6 +157,20 @@ class DROC(DeepDetector):
     """
 
     name: ClassVar[str] = "droc"
+    label: ClassVar[str] = "DROC"
+    kinds: ClassVar[tuple[str, ...]] = ("image", "tabular")
+    quick: ClassVar[dict[str, dict[str, Any]]] = {
+        "image": {"epochs": 20},
+        "tabular": {"epochs": 20, "distribution_augmentation": False},
+    }
+    presets: ClassVar[dict[str, dict[str, Any]]] = {"digits": {}, "mnist": MNIST_PARAMS}
+    paper_key: ClassVar[str] = "droc"
+    standardize_input: ClassVar[bool] = True
+    untrained_note: ClassVar[str] = (
+        "the initial encoder and head (same seed), BatchNorm on its default statistics (recalibrated on the "
+        "training rows when bn_recalibrate is on, as after training); stage 2 fitted on their features of the "
+        "training rows"
+    )
     _state_tensors: ClassVar[tuple[str, ...]] = (
         "train_encoder_features_",
         "train_head_features_",
@@ -218,14 +229,6 @@ class DROC(DeepDetector):
         self.seed = seed
         self.device = device
 
-    @classmethod
-    def preset(cls, name: str, **overrides: Any) -> DROC:
-        """``"digits"`` (the defaults) or ``"mnist"`` (:data:`MNIST_PARAMS`), with ``overrides``."""
-        presets: dict[str, dict[str, Any]] = {"digits": {}, "mnist": MNIST_PARAMS}
-        if name not in presets:
-            raise ValueError(f"name must be one of {sorted(presets)}, got {name!r}")
-        return cls(**{**presets[name], **overrides})
-
     # -- checks and pieces ---------------------------------------------------------------------
     def _check_params(self) -> None:
         _check_choice(self.scorer, self.features)
@@ -249,7 +252,10 @@ class DROC(DeepDetector):
         if not 0.0 <= self.tabular_mask < 1.0:
             raise ValueError(f"tabular_mask must lie in [0, 1), got {self.tabular_mask!r}")
 
-    def _check_input(self, X: Any, name: str = "X", *, min_rows: int = 1) -> np.ndarray:
+    def _check_input(self, X: Any) -> np.ndarray:
+        return self._check_rows(X, min_rows=2)
+
+    def _check_rows(self, X: Any, name: str = "X", *, min_rows: int = 1) -> np.ndarray:
         X = check_X(X, name=name, min_rows=min_rows)
         if X.ndim == 4:
             if X.shape[2] != X.shape[3] or X.shape[2] < 8:
@@ -286,33 +292,13 @@ class DROC(DeepDetector):
             steps.append(RandomApply(GaussianBlur((0.1, 1.0)), p=self.blur))
         return Compose(steps)
 
-    def _standardize(self, X: np.ndarray) -> np.ndarray:
-        return ((X - self.input_mean_) / self.input_scale_).astype(np.float32)
+    # -- stage 1: the template's hooks (adlab.detectors.base.DeepDetector) ----------------------
+    def _recalibrates_batchnorm(self) -> bool:
+        return bool(self.bn_recalibrate)
 
-    # -- stage 1 -------------------------------------------------------------------------------
-    def fit(
-        self,
-        X: np.ndarray,
-        y: np.ndarray | None = None,
-        *,
-        callbacks: Sequence[Callback] = (),
-        cancel: threading.Event | None = None,
-    ) -> DROC:
-        """Stage 1 on the rows of ``X`` (all taken as normal; ``y`` ignored), then stage 2."""
-        self._check_params()
-        X = self._check_input(X, min_rows=2)
-        if X.ndim == 2:
-            std = X.std(axis=0)
-            mean, scale = X.mean(axis=0).astype(np.float32), np.where(std > 1e-8, std, 1.0).astype(np.float32)
-        else:
-            mean, scale = np.zeros((), np.float32), np.ones((), np.float32)
-        Xt = torch.from_numpy(((X - mean) / scale).astype(np.float32))  # (n, ...) standardised rows
+    def _plan(self, model: nn.Module, X: np.ndarray, Xt: Tensor, cfg: TrainConfig) -> TrainPlan:
+        """Distribution augmentation of the instances, and the two-view contrastive step."""
         instances = distribution_augment(Xt) if self.distribution_augmentation else Xt  # (4n or n, ...)
-
-        cfg = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
-                          weight_decay=self.weight_decay, seed=self.seed, device=self.device)
-        with seeded(self.seed):  # the same seed gives the same initial weights, whatever else runs
-            model = self._build(tuple(X.shape[1:]))
         augment = self._augment("image" if X.ndim == 4 else "tabular")
         aug_gen = torch.Generator().manual_seed(self.seed + 1)
         hits: list[float] = []
@@ -332,22 +318,17 @@ class DROC(DeepDetector):
                 accuracy.append(float(np.mean(hits)))
                 hits.clear()
 
-        history: History = fit(model, step, (instances,), cfg, callbacks=(record, *callbacks), cancel=cancel)
-        history.extras["contrastive_accuracy"] = accuracy
-        device = next(model.parameters()).device
-        if self.bn_recalibrate:
-            _recalibrate_batchnorm(model, Xt, device, cfg.batch_size)
-        # learned state is set only once training has succeeded
-        self.model_ = model.eval()
-        self.input_mean_, self.input_scale_ = mean, scale
-        self.input_shape_ = tuple(int(s) for s in X.shape[1:])
-        self.n_train_instances_ = int(len(instances))
-        self.history_ = history
+        state = {"n_instances": len(instances), "accuracy": accuracy}
+        return TrainPlan(step=step, data=(instances,), callbacks=(record,), state=state)
+
+    def _finish(self, model: nn.Module, X: np.ndarray, Xt: Tensor, plan: TrainPlan) -> None:
+        """Stage 2: features of the un-augmented training rows and the shallow one-class model."""
+        self.history_.extras["contrastive_accuracy"] = plan.state["accuracy"]
+        self.n_train_instances_ = int(plan.state["n_instances"])
         feats = self._extract(Xt)
         self.train_encoder_features_ = feats["encoder"]
         self.train_head_features_ = feats["head"]
         self._fit_stage2()
-        return self
 
     # -- stage 2 -------------------------------------------------------------------------------
     @property
@@ -400,7 +381,7 @@ class DROC(DeepDetector):
     def score_with(self, X: np.ndarray, scorer: str | None = None, features: str | None = None) -> np.ndarray:
         """Anomaly scores (n,) of ``X`` with another stage 2 (``None`` = the current choice); state unchanged."""
         self._check_fitted()
-        X = self._check_input(X)
+        X = self._check_rows(X)
         features = self.features if features is None else features
         _check_choice(self.scorer if scorer is None else scorer, features)
         return self.score_features(self._features(X, features), scorer, features)
@@ -422,16 +403,14 @@ class DROC(DeepDetector):
         return {"encoder": torch.cat(enc).numpy(), "head": torch.cat(head).numpy()}
 
     def _features(self, X: np.ndarray, which: str) -> np.ndarray:
-        if tuple(X.shape[1:]) != tuple(self.input_shape_):
-            raise ValueError(f"X rows must have shape {tuple(self.input_shape_)} as in fit, got {X.shape[1:]}")
+        self._check_shape(X)
         return self._extract(torch.from_numpy(self._standardize(X)))[which]
 
     def transform(self, X: np.ndarray) -> dict[str, np.ndarray]:
         """Raw (un-normalised) features of ``X`` in both spaces: ``{"encoder": (n, feature_dim), "head": (n, head_dim)}``."""
         self._check_fitted()
-        X = self._check_input(X)
-        if tuple(X.shape[1:]) != tuple(self.input_shape_):
-            raise ValueError(f"X rows must have shape {tuple(self.input_shape_)} as in fit, got {X.shape[1:]}")
+        X = self._check_rows(X)
+        self._check_shape(X)
         return self._extract(torch.from_numpy(self._standardize(X)))
 
     def embed(self, X: np.ndarray, which: str | None = None) -> np.ndarray:
@@ -457,27 +436,3 @@ def _check_choice(scorer: str, features: str) -> None:
     if features not in FEATURE_SPACES:
         raise ValueError(f"features must be one of {FEATURE_SPACES}, got {features!r}")
 
-
-@torch.no_grad()
-def _recalibrate_batchnorm(model: nn.Module, Xt: Tensor, device: torch.device, batch: int) -> None:
-    """Reset every BatchNorm's running statistics to those of ``Xt`` (one train-mode pass, cumulative average).
-
-    Batches of ``batch`` rows (none of a single row); the weights are unchanged.
-    """
-    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    if not norms:
-        return
-    momenta = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None
-    model.train()
-    n, size = len(Xt), max(2, batch)
-    starts = list(range(0, n, size))
-    if len(starts) > 1 and n - starts[-1] == 1:
-        starts.pop()
-    for a, b in zip(starts, [*starts[1:], n], strict=True):
-        model(Xt[a:b].to(device))
-    for m, momentum in zip(norms, momenta, strict=True):
-        m.momentum = momentum
-    model.eval()

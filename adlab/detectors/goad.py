@@ -46,15 +46,16 @@ default initialisation (the official code: a WRN-10-4 whose post-ReLU pooled act
 Official tabular settings (README of lironber/GOAD), the defaults here: M = 256 transforms,
 ``d_out = 32``, width ``d = 8``, 1 epoch, Adam lr 1e-3 betas (0.5, 0.999), batch 64 (the last,
 smaller batch is kept, even a single row). KDD: M = 64, d_out = 64, d = 32, depth 5, 25 epochs.
+
+Modules: the transformations (:mod:`adlab.detectors.goad_transforms`), the network
+(:mod:`adlab.detectors.goad_net`), the loss (:mod:`adlab.detectors.goad_loss`) and, here, the
+estimator.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
-import threading
-from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -62,19 +63,20 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from adlab.augment import RandomLinearMaps
-from adlab.device import seeded
-from adlab.encoders import SmallCNN
-from adlab.train import Callback, History, TrainConfig, fit
-
-from .base import DeepDetector, check_X
+from adlab.detectors.base import DeepDetector, TrainPlan, check_X
+from adlab.detectors.goad_loss import sq_dists, tc_loss
+from adlab.detectors.goad_net import GOADNet
+from adlab.detectors.goad_transforms import GeometricTransforms
+from adlab.detectors.scaling import zscore_stats
+from adlab.train import TrainConfig
 
 __all__ = [
+    "CENTER_MODES",
     "GOAD",
     "GOADNet",
     "GeometricTransforms",
-    "tc_loss",
     "TRANSFORM_SETS",
-    "CENTER_MODES",
+    "tc_loss",
 ]
 
 #: names accepted by ``GOAD(transforms=...)``
@@ -83,187 +85,6 @@ TRANSFORM_SETS = ("auto", "rotations", "geometric8", "geometric72", "linear")
 CENTER_MODES = ("final", "running")
 
 
-# ----------------------------------------------------------------------------- transformations
-def _reflect(index: Tensor, n: int) -> Tensor:
-    """Symmetric reflection of integer positions into ``[0, n)`` (``d c b a | a b c d | d c b a``),
-    scipy's / keras's ``fill_mode='reflect'`` that the official translations use."""
-    index = index % (2 * n)
-    return torch.where(index >= n, 2 * n - 1 - index, index)
-
-
-class GeometricTransforms:
-    """GOAD's image transformations: ``flip x row shift x column shift x rotation``, by index.
-
-    Index order is ``itertools.product(flips, shifts, shifts, range(4))`` with shifts
-    ``(0, -t, +t)``, as the official ``Transformer``: the index of ``(flip, tx, ty, k)`` is
-    ``((f * n_shift + i_tx) * n_shift + i_ty) * 4 + k``; index 0 is the identity. Applied in the
-    official order: mirror left-right, then shift (``out[i, j] = x[i + tx, j + ty]``, edges filled
-    by symmetric reflection; ``tx`` moves along rows as in the official keras call), then rotate
-    by ``k * 90`` degrees (``torch.rot90`` on (H, W), the same direction as
-    :class:`adlab.augment.Rotation`). ``flips=False, shift=0`` gives the 4 rotations.
-    Inputs ``(N, C, S, S)``; ``apply`` keeps the shape, ``all`` stacks ``(M, N, C, S, S)``.
-    """
-
-    def __init__(self, *, flips: bool = False, shift: int = 0) -> None:
-        if not isinstance(shift, int) or isinstance(shift, bool) or shift < 0:
-            raise ValueError(f"shift must be a non-negative integer (pixels), got {shift!r}")
-        self.flips, self.shift = bool(flips), shift
-        flip_opts = (False, True) if flips else (False,)
-        shifts = (0, -shift, shift) if shift else (0,)
-        #: one ``(flip, tx, ty, k)`` tuple per index
-        self.params: list[tuple[bool, int, int, int]] = list(
-            itertools.product(flip_opts, shifts, shifts, range(4))
-        )
-
-    @property
-    def n_transforms(self) -> int:
-        return len(self.params)
-
-    @property
-    def names(self) -> list[str]:
-        """A short label per index, e.g. ``'flip, shift (-2, 0), rot 90'``."""
-        out = []
-        for flip, tx, ty, k in self.params:
-            parts = (["flip"] if flip else []) + ([f"shift ({tx:+d}, {ty:+d})"] if tx or ty else [])
-            out.append(", ".join(parts + [f"rot {90 * k}"]))
-        return out
-
-    def apply(self, x: Tensor, index: int) -> Tensor:
-        """``T(x, index)`` for a batch ``(N, C, S, S)`` -> ``(N, C, S, S)``."""
-        if x.ndim != 4 or x.shape[-1] != x.shape[-2]:
-            raise ValueError(f"GeometricTransforms expects square images (N, C, S, S), got {tuple(x.shape)}")
-        index = int(index)
-        if not 0 <= index < self.n_transforms:
-            raise ValueError(f"index must lie in [0, {self.n_transforms}), got {index}")
-        flip, tx, ty, k = self.params[index]
-        if flip:
-            x = x.flip(-1)
-        if tx or ty:
-            size = x.shape[-1]
-            rows = _reflect(torch.arange(size, device=x.device) + tx, size)
-            cols = _reflect(torch.arange(size, device=x.device) + ty, size)
-            x = x[:, :, rows][:, :, :, cols]
-        return torch.rot90(x, k, dims=(2, 3)) if k else x
-
-    def all(self, x: Tensor) -> Tensor:
-        return torch.stack([self.apply(x, m) for m in range(self.n_transforms)])  # (M, N, C, S, S)
-
-    def __call__(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        """A random transformation per sample (the :class:`adlab.augment.Transform` protocol)."""
-        index = torch.randint(self.n_transforms, (x.shape[0],), generator=generator).to(x.device)
-        out = x.clone()
-        for m in index.unique().tolist():
-            chosen = index == m
-            out[chosen] = self.apply(x[chosen], m)
-        return out
-
-    def __repr__(self) -> str:
-        return (
-            f"GeometricTransforms(flips={self.flips}, shift={self.shift})  # {self.n_transforms} transforms"
-        )
-
-
-# ----------------------------------------------------------------------------- network
-class GOADNet(nn.Module):
-    """``x -> (features (N, M, d), logits (N, M, M))`` for all M transformations of each input.
-
-    ``features[n, m]`` is ``f(T(x_n, m))``, the ``trunk`` output (it ends in LeakyReLU(0.2));
-    ``logits[n, m, :]`` = ``head(features[n, m])``, class scores for that copy (its class is ``m``).
-    Tabular mode holds the linear maps ``maps`` ``(M, d_in, d_out)`` and the z-score ``shift`` / ``scale`` ``(d_in,)`` as buffers, so a saved
-    state dict restores the exact transformations.
-    """
-
-    def __init__(
-        self,
-        input_shape: tuple[int, ...],
-        *,
-        transforms: str,
-        n_transforms: int,
-        transform_dim: int,
-        feature_dim: int,
-        depth: int,
-        shift: int,
-        seed: int,
-    ) -> None:
-        super().__init__()
-        self.tabular = len(input_shape) == 1
-        if self.tabular:
-            d_in = input_shape[0]
-            maps = RandomLinearMaps(d_in, n_transforms, transform_dim, seed=seed)
-            self.register_buffer("maps", maps.weights.clone())  # (M, d_in, d_out)
-            self.register_buffer("shift", torch.zeros(d_in))
-            self.register_buffer("scale", torch.ones(d_in))
-            # a 1x1 Conv1d over the M positions == one Linear on the channel axis of (N, M, C)
-            layers: list[nn.Module] = [nn.Linear(transform_dim, feature_dim, bias=False)]
-            for _ in range(depth - 1):
-                layers += [nn.LeakyReLU(0.2), nn.Linear(feature_dim, feature_dim, bias=False)]
-            self.trunk = nn.Sequential(*layers, nn.LeakyReLU(0.2))
-            self.head = nn.Linear(feature_dim, n_transforms)
-            self.transform = None
-        else:
-            c, s, _ = input_shape
-            self.transform = GeometricTransforms(
-                flips=transforms in ("geometric8", "geometric72"),
-                shift=shift if transforms == "geometric72" else 0,
-            )
-            n_transforms = self.transform.n_transforms
-            self.trunk = nn.Sequential(
-                SmallCNN(c, s, out_dim=feature_dim, bias=False, batchnorm=True), nn.LeakyReLU(0.2)
-            )
-            self.head = nn.Linear(feature_dim, n_transforms)
-        self.n_transforms = n_transforms
-        self.feature_dim = feature_dim
-
-    def transformed(self, x: Tensor) -> Tensor:
-        """All M transformations: tabular ``(N, d_in) -> (N, M, d_out)`` (z-scored first);
-        images ``(N, C, S, S) -> (N, M, C, S, S)``."""
-        if self.tabular:
-            z = (x - self.shift) / self.scale  # (N, d_in)
-            return torch.einsum("nd,mdo->nmo", z, self.maps)  # (N, M, d_out)
-        return self.transform.all(x).transpose(0, 1)  # (N, M, C, S, S)
-
-    def features(self, x: Tensor) -> Tensor:
-        """``f(T(x, m))`` for all m, without the head: ``(N, M, d)``."""
-        if self.tabular:
-            return self.trunk(self.transformed(x))  # (N, M, d)
-        n, m = x.shape[0], self.n_transforms
-        return self.trunk(self.transformed(x).reshape(n * m, *x.shape[1:])).view(n, m, -1)
-
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        if self.tabular:
-            tc = self.trunk(self.transformed(x))  # (N, M, d)
-            return tc, self.head(tc)  # (N, M, d), (N, M, M)
-        n, m = x.shape[0], self.n_transforms
-        xt = self.transformed(x).reshape(n * m, *x.shape[1:])  # (N*M, C, S, S), row n*M + m = T(x_n, m)
-        tc = self.trunk(xt)  # (N*M, d)
-        ce = self.head(tc)  # (N*M, M)
-        return tc.view(n, m, -1), ce.view(n, m, m)
-
-
-def _sq_dists(features: Tensor, centers: Tensor) -> Tensor:
-    """``||f[n, m] - c[m']||^2`` for features ``(N, M, d)`` and centres ``(M, d)`` -> ``(N, M, M)``."""
-    d2 = (features**2).sum(-1, keepdim=True) - 2 * features @ centers.T + (centers**2).sum(-1)
-    return d2.clamp_min(0.0)
-
-
-def tc_loss(features: Tensor, *, margin: float = 1.0) -> Tensor:
-    """GOAD's transformation-centre triplet loss on one batch.
-
-    ``features`` ``(B, M, d)``; centres ``c_m = mean_b features[b, m]`` ``(M, d)`` (not detached);
-    ``L = mean_{b,m} max(0, ||f_bm - c_m||^2 + margin - min_{m' != m} ||f_bm - c_m'||^2)`` (0-d).
-    """
-    if features.ndim != 3 or features.shape[1] < 2:
-        raise ValueError(f"features must have shape (B, M, d) with M >= 2, got {tuple(features.shape)}")
-    m = features.shape[1]
-    centers = features.mean(0)  # (M, d)
-    d2 = _sq_dists(features, centers)  # (B, M, M)
-    pos = torch.diagonal(d2, dim1=1, dim2=2)  # (B, M)
-    eye = torch.eye(m, dtype=torch.bool, device=features.device)
-    neg = d2.masked_fill(eye, float("inf")).min(-1).values  # (B, M)
-    return F.relu(pos + margin - neg).mean()
-
-
-# ----------------------------------------------------------------------------- the detector
 class GOAD(DeepDetector):
     """GOAD (Bergman & Hoshen, ICLR 2020); see the module docstring for the formulas.
 
@@ -291,10 +112,28 @@ class GOAD(DeepDetector):
     ``transforms_`` (the transformation object: :class:`GeometricTransforms` or
     :class:`adlab.augment.RandomLinearMaps` holding the fitted ``W_m``), ``history_``
     (:class:`adlab.train.History`, ``extras['ce']`` / ``extras['tc']`` per step),
-    ``input_shape_``.
+    ``input_shape_``, ``centers_rule_`` (the rule that made ``centers_``: ``"running"``, or
+    ``"final"`` when asked for, before training, or when a stop came before the last epoch's first
+    batch; not saved).
     """
 
     name: ClassVar[str] = "goad"
+    label: ClassVar[str] = "GOAD"
+    kinds: ClassVar[tuple[str, ...]] = ("image", "tabular")
+    quick: ClassVar[dict[str, dict[str, Any]]] = {
+        "image": {"transforms": "rotations", "epochs": 10},
+        # 1 epoch as the official tabular runs; 32 maps instead of 256 keep the page's pictures readable.
+        # On a small training set more epochs make the centres (the last epoch's per-batch means, over
+        # 2 batches of toy data) erratic: M = 16 / 10 epochs gave mean AUROC 65.7 on Thyroid, 75.0 on
+        # toy blobs (4 seeds), M = 32 / 1 epoch 94.9 and 99.9.
+        "tabular": {"n_transforms": 32, "epochs": 1},
+    }
+    paper_key: ClassVar[str] = "goad"
+    untrained_note: ClassVar[str] = (
+        "the initial network (same seed, same transformations); no epoch ran, so there are no per-batch "
+        "means to average: the centres are the means of f(T(x, m)) over the training rows in eval mode "
+        "(the centers='final' rule), whatever centers says"
+    )
     _state_tensors: ClassVar[tuple[str, ...]] = ("centers_",)
 
     def __init__(
@@ -395,39 +234,31 @@ class GOAD(DeepDetector):
             seed=self.seed,
         )
 
-    # -- training -------------------------------------------------------------------------
-    def fit(
-        self,
-        X: np.ndarray,
-        y: np.ndarray | None = None,
-        *,
-        callbacks: Sequence[Callback] = (),
-        cancel: threading.Event | None = None,
-    ) -> GOAD:
-        """Train on normal rows ``X`` ((n, d) or (n, C, S, S)); ``y`` is ignored."""
+    # -- the template's hooks (adlab.detectors.base.DeepDetector) --------------------------------
+    def _check_input(self, X: Any) -> np.ndarray:
         X = check_X(X, min_rows=2)
-        self.input_shape_ = tuple(X.shape[1:])
-        r = self._resolved(self.input_shape_)
-        with seeded(self.seed):  # the same seed gives the same initial weights, whatever else runs
-            model = self._build(self.input_shape_)
-        if model.tabular:
-            mu = X.mean(0, dtype=np.float64)
-            sd = X.std(0, dtype=np.float64)
-            sd[sd == 0] = 1.0  # constant columns stay as they are (official norm_data)
-            model.shift.copy_(torch.from_numpy(mu).float())
-            model.scale.copy_(torch.from_numpy(sd).float())
-        cfg = TrainConfig(
-            epochs=r["epochs"],
+        self._resolved(tuple(X.shape[1:]))
+        return X
+
+    def _train_config(self, input_shape: tuple[int, ...]) -> TrainConfig:
+        return TrainConfig(
+            epochs=self._resolved(input_shape)["epochs"],
             batch_size=self.batch_size,
             lr=self.lr,
             betas=tuple(self.betas),
             seed=self.seed,
             device=self.device,
         )
-        parts: dict[str, list[float]] = {"ce": [], "tc": []}
-        lambda_tc, margin, rho = float(self.lambda_tc), float(self.margin), float(self.feature_penalty)
 
+    def _plan(self, model: nn.Module, X: np.ndarray, Xt: Tensor, cfg: TrainConfig) -> TrainPlan:
+        """The z-score buffers of the tabular net, and the CE + tc step that records per-batch centres."""
+        if model.tabular:
+            mu, sd = zscore_stats(X, dtype=np.float64, min_std=0.0)  # official norm_data
+            model.shift.copy_(torch.from_numpy(mu).float())
+            model.scale.copy_(torch.from_numpy(sd).float())
+        parts: dict[str, list[float]] = {"ce": [], "tc": []}
         running: list[Tensor] = []  # per-batch centres of the current epoch
+        lambda_tc, margin, rho = float(self.lambda_tc), float(self.margin), float(self.feature_penalty)
 
         def step(net: nn.Module, batch: tuple[Tensor, ...]) -> Tensor:
             feats, logits = net(batch[0])  # (B, M, d), (B, M, M)
@@ -441,8 +272,6 @@ class GOAD(DeepDetector):
             loss = ce + lambda_tc * tc
             return loss + rho * (feats**2).mean() if rho else loss
 
-        Xt = torch.from_numpy(X)
-
         def batches(epoch: int, generator: torch.Generator):
             running.clear()
             order = torch.randperm(len(Xt), generator=generator)
@@ -450,16 +279,19 @@ class GOAD(DeepDetector):
             for start in range(0, len(Xt), cfg.batch_size):
                 yield (Xt[order[start : start + cfg.batch_size]],)
 
-        history: History = fit(model, step, batches, cfg, callbacks=callbacks, cancel=cancel)
-        history.extras.update(parts)
-        self.model_ = model
-        self.history_ = history
+        return TrainPlan(step=step, data=batches, state={"parts": parts, "running": running})
+
+    def _finish(self, model: nn.Module, X: np.ndarray, Xt: Tensor, plan: TrainPlan) -> None:
+        """The centres ``c_m`` (``centers``), or, before training, the eval-mode means (``untrained_note``)."""
+        self.history_.extras.update(plan.state["parts"])
+        running = plan.state["running"]
         if self.centers == "running" and running:
             self.centers_ = torch.stack(running).mean(0).cpu().numpy()  # (M, d), unweighted as official
+            self.centers_rule_ = "running"
         else:
             self.centers_ = self._features(X).mean(0).astype(np.float32)  # (M, d), eval mode
+            self.centers_rule_ = "final"
         self._after_load()
-        return self
 
     def _after_load(self) -> None:
         self.centers_ = np.asarray(
@@ -480,10 +312,7 @@ class GOAD(DeepDetector):
         """``check_X`` plus the fitted input shape."""
         self._check_fitted()
         X = check_X(X)
-        if tuple(X.shape[1:]) != tuple(self.input_shape_):
-            raise ValueError(
-                f"X rows must have shape {tuple(self.input_shape_)} as in fit, got {tuple(X.shape[1:])}"
-            )
+        self._check_shape(X)
         return X
 
     def _chunks(self, X: np.ndarray):
@@ -505,7 +334,7 @@ class GOAD(DeepDetector):
         centers = torch.from_numpy(self.centers_).to(self._device())
         out = []
         for feats in self._chunks(X):
-            neg = -_sq_dists(feats, centers)  # (b, M, M) logits over the centres m'
+            neg = -sq_dists(feats, centers)  # (b, M, M) logits over the centres m'
             if diagonal:  # log P(m | T(x, m)) without materialising the whole softmax
                 out.append((torch.diagonal(neg, dim1=1, dim2=2) - torch.logsumexp(neg, dim=-1)).cpu().numpy())
             else:
