@@ -10,8 +10,9 @@ module; none keeps its own tuple of names.
   per data kind), ``presets`` (named settings, e.g. ``"mnist"`` for images of MNIST size) and
   ``paper_key`` (the method key of its numbers in :mod:`adlab.papers`, or ``""``).
 * A **loss** entry is the loss's module (e.g. :mod:`adlab.losses.triplet`) carrying ``NAME``,
-  ``LABEL``, ``PAPER_KEY``, ``Config`` (its frozen settings), ``make_step``, ``breakdown`` and
-  ``instant_view``; see :mod:`adlab.losses` for the contract.
+  ``LABEL``, ``PAPER_KEY``, ``Config`` (its frozen settings), ``positives``, ``make_step``,
+  ``breakdown``, ``instant_batch``, ``instant_view`` and ``explore``; :mod:`adlab.losses.base`
+  states the contract.
 
 Adding a method = its module + one line in ``_BUILTIN_DETECTORS`` / ``_BUILTIN_LOSSES`` below (or a
 call to :func:`register_detector` / :func:`register_loss` from your own code) + its tests.
@@ -58,7 +59,8 @@ _BUILTIN_LOSSES: tuple[str, ...] = (
 )
 
 _DETECTOR_ATTRS = ("name", "label", "kinds", "family", "quick", "presets", "paper_key")
-_LOSS_ATTRS = ("NAME", "LABEL", "PAPER_KEY", "Config", "make_step", "breakdown", "instant_view")
+_LOSS_ATTRS = ("NAME", "LABEL", "PAPER_KEY", "Config", "positives", "make_step", "breakdown", "instant_batch",
+               "instant_view", "explore")
 
 _lock = threading.RLock()
 _detectors: dict[str, type] = {}
@@ -87,12 +89,15 @@ def _load(which: str) -> None:
 
 def register_detector(cls: type) -> type:
     """Add a detector class (usable as a decorator); its ``name`` must be new. Returns ``cls``."""
+    _load("detectors")  # the built-ins first, so a method added later is listed after them
     missing = [a for a in _DETECTOR_ATTRS if not hasattr(cls, a)]
     if missing:
         raise TypeError(f"{cls.__name__} is missing the registry attribute(s) {', '.join(missing)}")
     bad = set(cls.kinds) - set(DATA_KINDS)
     if not cls.kinds or bad:
         raise ValueError(f"{cls.__name__}.kinds must be a non-empty subset of {DATA_KINDS}, got {cls.kinds!r}")
+    if not cls.label:
+        raise ValueError(f"{cls.__name__}.label is empty: give the method a name for people")
     if cls.family not in ("deep", "baseline"):
         raise ValueError(f"{cls.__name__}.family must be 'deep' or 'baseline', got {cls.family!r}")
     with _lock:
@@ -104,6 +109,7 @@ def register_detector(cls: type) -> type:
 
 def register_loss(module: ModuleType | Any) -> ModuleType | Any:
     """Add a loss module (or any object with the loss attributes); its ``NAME`` must be new."""
+    _load("losses")  # the built-ins first, so a loss added later is listed after them
     missing = [a for a in _LOSS_ATTRS if not hasattr(module, a)]
     if missing:
         raise TypeError(f"{getattr(module, '__name__', module)!r} is missing the loss attribute(s) {', '.join(missing)}")

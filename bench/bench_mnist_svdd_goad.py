@@ -22,11 +22,11 @@ import _mnist  # puts the repository root on sys.path, before adlab is imported
 import numpy as np
 from _mnist import RESULTS, TIME_LIMIT, knn_baseline, met, split_for
 
-from adlab.detectors import GOAD, DeepSVDD
+from adlab import registry
 from adlab.experiment import quick_params
 from adlab.metrics import auroc
 
-METHODS = (("deepsvdd", "Deep SVDD", DeepSVDD), ("goad", "GOAD", GOAD))
+METHODS = tuple((name, registry.detector(name).label, registry.detector(name)) for name in ("deepsvdd", "goad"))
 
 
 def _params(method: str, epochs: int | None, seed: int) -> dict:

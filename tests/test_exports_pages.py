@@ -80,7 +80,9 @@ def test_detector_figures_export(goad_page):
 
     files = _export.figure_files(goad_page.session_state["_figures"]["goad"], png=False)
     names = {Path(k).stem for k in files}
-    assert {"goad_umap", "goad_hist", "goad_roc", "goad_centres"} <= names
+    # exactly what the page drew for this run: the trained run's views and the per-point inspection
+    assert names == {"goad_umap", "goad_hist", "goad_roc", "goad_loss_curve", "goad_centres", "goad_softmax",
+                     "goad_terms"}, names
     html = files["figures/goad_roc.html"].decode()
     assert "<script" in html and "Plotly.newPlot" in html
     assert not re.search(r"<script[^>]*src=", html), "plotly.js is embedded, so the file works offline"

@@ -124,6 +124,25 @@ def test_registered_loss_trains_end_to_end(centre, blobs):
     assert again.history.step_losses == run.history.step_losses  # seeded like the built-ins
 
 
+def test_registered_loss_reaches_the_downloads_and_the_run_card(centre, blobs):
+    """The loss page's downloads (pages/_export.py) name the extra loss by its label and write its
+    settings, with no file but this one knowing it."""
+    import json
+
+    from pages import _export
+
+    cfg = ContrastiveConfig.for_loss("centre", TrainConfig(epochs=2, batch_size=32, device="cpu"), scale=2.0)
+    run = run_contrastive(blobs, cfg)
+    stored = {"run": run, "split": blobs, "dataset": "toy:blobs", "class_names": ("0", "1", "2", "anomaly")}
+    files = _export.files_as_dict(_export.contrastive_files("centre", stored))
+    assert {"scores.csv", "config.json", "run_card.md", "weights.pt"} <= set(files)
+    config = json.loads(files["config.json"])
+    assert config["loss"] == "centre" and config["scale"] == 2.0
+    card = files["run_card.md"].decode()
+    assert card.startswith("# Centre (test) on toy:blobs"), card[:80]
+    assert f"{run.metrics_after['auroc']:.4f}" in card
+
+
 def test_registered_loss_config_routes_its_knobs(centre):
     with pytest.raises(ValueError, match="unknown setting.s. margin for the loss 'centre'; its settings are scale"):
         ContrastiveConfig.for_loss("centre", margin=0.2)

@@ -18,11 +18,11 @@ from typing import ClassVar
 
 import numpy as np
 from sklearn.ensemble import IsolationForest
-from sklearn.neighbors import NearestNeighbors
 from sklearn.svm import OneClassSVM
 
 from adlab.detectors.base import Detector, check_X
 from adlab.detectors.scaling import zscore_stats
+from adlab.metrics import knn_score
 from adlab.train import Callback
 
 __all__ = ["IsolationForestDetector", "KNNDetector", "OCSVMDetector"]
@@ -73,7 +73,8 @@ class KNNDetector(_ShallowDetector):
     ``d`` is Euclidean (``metric="euclidean"``) or cosine distance ``1 - cos`` (``metric="cosine"``) on
     the flattened, standardised (tabular only) inputs; higher = farther from the training data =
     more anomalous. A training row scored again finds itself at distance 0 among its neighbours.
-    Learned: ``train_`` (n_train, d), ``nn_`` (a fitted ``sklearn.neighbors.NearestNeighbors``).
+    The search is :func:`adlab.metrics.knn_score` (exact, on the :mod:`adlab.distances` objects, the
+    same as the loss pages' score). Learned: ``train_`` (n_train, d).
     """
 
     name: ClassVar[str] = "knn"
@@ -100,12 +101,10 @@ class KNNDetector(_ShallowDetector):
         if self.k > len(Z):
             raise ValueError(f"k={self.k} exceeds the {len(Z)} training rows; lower k")
         self.train_ = Z
-        self.nn_ = NearestNeighbors(n_neighbors=self.k, metric=self.metric).fit(Z)
         return self
 
     def _score(self, X: np.ndarray) -> np.ndarray:
-        dist, _ = self.nn_.kneighbors(self._prepare(X), n_neighbors=self.k)  # (n, k)
-        return dist.mean(axis=1)
+        return knn_score(self.train_, self._prepare(X), k=self.k, metric=self.metric)  # (n,)
 
 
 class IsolationForestDetector(_ShallowDetector):
