@@ -1,5 +1,7 @@
-"""Command line: ``python -m adlab fit METHOD --data SPEC [...]`` with the papers' protocols, and
-``python -m adlab score METHOD --data FILE [--out scores.csv]`` for a file without labels.
+"""Command line: ``python -m adlab fit METHOD --data SPEC [...]`` with the papers' protocols,
+``python -m adlab score METHOD --data FILE [--out scores.csv]`` for a file without labels, and
+``python -m adlab sweep METHOD --data SPEC --classes LIST --seeds LIST`` (:mod:`adlab.sweep`: every
+(class, seed) pair as parallel jobs on the local pool or, with ``--scheduler``, a Dask cluster).
 
 ``fit`` protocols:
 
@@ -20,7 +22,10 @@ is left out of the features and copied to the CSV beside the scores.
 
 With ``--json`` the last line of standard output is one JSON object; ``fit --card FILE`` also writes a
 Markdown run card (the paper's number beside ours where the protocol is the paper's, e.g. GOAD on
-ODDS Thyroid). A bad SPEC, an unknown method or class, a missing or unusable file, a method that
+ODDS Thyroid). ``fit --scheduler ADDRESS`` runs the same fit as one job on a Dask cluster and prints
+the same numbers (the device and torch's thread count being the same: the workers use one thread);
+a scheduler that does not answer gives one warning line on standard error and the fit runs on this
+machine. A bad SPEC, an unknown method or class, a missing or unusable file, a method that
 does not take the data prints one line on standard error and exits with status 2.
 """
 
@@ -53,8 +58,8 @@ class Problem:
     name: str = ""
 
 
-class CLIError(Exception):
-    """A user error: printed as one line, exit status 2."""
+class CLIError(ValueError):
+    """A user error: printed as one line, exit status 2 (a ValueError, so a job reports it the same way)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -185,12 +190,19 @@ def _fit(args: argparse.Namespace) -> dict:
     device = str(pick_device(args.device))
     problem = load_problem(args.data, normal_class=args.normal_class, seed=args.seed, label_column=args.label_column)
     kind = "image" if problem.X_train.ndim == 4 else "tabular"
-    detector = _build(args.method, kind=kind, input_shape=tuple(problem.X_train.shape[1:]), epochs=args.epochs,
-                      seed=args.seed, device=args.device)
-    start = time.perf_counter()
-    detector.fit(problem.X_train)
-    scores = detector.anomaly_score(problem.X_test)
-    seconds = time.perf_counter() - start
+    if args.scheduler:  # the same fit as one job on the cluster: the same numbers
+        from adlab.sweep import remote_fit
+
+        spec = _spec(args.method, kind=kind, input_shape=tuple(problem.X_train.shape[1:]), epochs=args.epochs,
+                     seed=args.seed)
+        detector, scores, seconds = remote_fit(args.scheduler, problem, spec, device, args.seed)
+    else:
+        detector = _build(args.method, kind=kind, input_shape=tuple(problem.X_train.shape[1:]),
+                          epochs=args.epochs, seed=args.seed, device=args.device)
+        start = time.perf_counter()
+        detector.fit(problem.X_train)
+        scores = detector.anomaly_score(problem.X_test)
+        seconds = time.perf_counter() - start
     metrics = evaluate(problem.is_anomaly, scores)
     protocol = None
     if problem.X_all is not None:
@@ -328,6 +340,8 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     fit.add_argument("--label-column", default=None, help="CSV/TSV files: the label column (default: guessed)")
     fit.add_argument("--card", default=None, metavar="FILE", help="also write a Markdown run card to FILE")
+    fit.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                     help="fit on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786); same numbers")
     fit.add_argument("--json", action="store_true", help="end standard output with one JSON line")
 
     score = sub.add_parser("score", help="score every row of a file without labels (fit on a sample of its rows)")
@@ -344,6 +358,10 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("--label-column", default=None,
                        help="CSV/TSV files: a label column to leave out of the features (default: guessed by name)")
     score.add_argument("--json", action="store_true", help="end standard output with one JSON line")
+
+    from adlab.sweep import add_parser
+
+    add_parser(sub, methods)
     return parser
 
 
@@ -354,10 +372,26 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     return CLIError, ValueError, FileNotFoundError, NonFiniteLoss
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    """``sweep``: :func:`adlab.sweep.sweep`, then the JSON line or the summary."""
+    from adlab.sweep import print_summary, sweep
+
+    if args.epochs is not None and args.epochs < 1:
+        raise CLIError("--epochs must be >= 1")
+    result = sweep(args)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print_summary(result)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m adlab``; returns the exit status."""
     try:
         args = _parser().parse_args(argv)
+        if args.command == "sweep":
+            return _sweep(args)
         if args.seed < 0:
             raise CLIError("--seed must be >= 0")
         if args.epochs is not None and args.epochs < 1:

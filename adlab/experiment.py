@@ -306,6 +306,7 @@ def score_unlabelled(
     max_sample: int = 400,
     device: str | None = None,
     callbacks: Sequence[Callback] = (),
+    cancel: threading.Event | None = None,
 ) -> UnlabelledRun:
     """Fit ``spec`` on up to ``max_train`` rows of ``X`` drawn with ``seed`` and score every row.
 
@@ -313,6 +314,7 @@ def score_unlabelled(
     hopes to find) are trained on too. How much that hurts depends on the method and on how many
     there are: on a table with one row in eight anomalous, Isolation Forest still ranked them first
     while GOAD learned them as normal (tests/test_pages_upload.py). ``X`` (n, d) or (n, C, H, W).
+    ``callbacks`` / ``cancel`` go to the fit, as in :func:`run_detector`.
     """
     kind = "image" if np.asarray(X).ndim == 4 else "tabular"
     if not applicable(spec.method, kind):
@@ -323,7 +325,7 @@ def score_unlabelled(
     sample_index = np.sort(rng.permutation(n)[: min(max_sample, n)])
     det = spec.build(device)
     start = time.perf_counter()
-    det.fit(X[train_index], callbacks=callbacks)
+    det.fit(X[train_index], callbacks=callbacks, cancel=cancel)
     fit_seconds = time.perf_counter() - start
     start = time.perf_counter()
     scores = det.anomaly_score(X)

@@ -210,3 +210,13 @@ def test_unknown_method_is_one_line_from_the_shell_too():
         "adlab: error: argument method: invalid choice: 'lof' (choose from 'deepsvdd', 'goad', 'droc', 'csi', 'knn', "
         "'iforest', 'ocsvm'); see python -m adlab fit --help"
     ]
+
+
+def test_help_offers_the_sweep_and_the_scheduler(capsys):
+    with pytest.raises(SystemExit):
+        main(["fit", "--help"])
+    assert "--scheduler ADDRESS" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["sweep", "--help"])
+    out = capsys.readouterr().out
+    assert "--classes" in out and "--seeds" in out and "--scheduler ADDRESS" in out
