@@ -21,6 +21,7 @@ geometry for the page.
 from __future__ import annotations
 
 import copy
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -168,9 +169,10 @@ def _step(cfg: DistanceDemoConfig):
 
 
 def train_learned_distance(
-    cfg: DistanceDemoConfig, *, callbacks: Sequence[Callback] = ()
+    cfg: DistanceDemoConfig, *, callbacks: Sequence[Callback] = (), cancel: threading.Event | None = None
 ) -> LearnedDistanceRun:
-    """Train ``f`` on the normal classes of the toy set; ``callbacks`` get :class:`TrainEvent`s.
+    """Train ``f`` on the normal classes of the toy set; ``callbacks`` get :class:`TrainEvent`s;
+    ``cancel`` (anything with ``is_set()``) stops training after the current step.
 
     Returns copies of the encoder before and after training, both on the CPU in eval mode.
     """
@@ -181,7 +183,7 @@ def train_learned_distance(
     before = copy.deepcopy(model)
     X = torch.as_tensor(ds.X[normal], dtype=torch.float32)
     y = torch.as_tensor(ds.y[normal], dtype=torch.long)
-    history = fit(model, _step(cfg), (X, y), cfg.train, callbacks=callbacks)
+    history = fit(model, _step(cfg), (X, y), cfg.train, callbacks=callbacks, cancel=cancel)
     return LearnedDistanceRun(
         config=cfg,
         encoder_before=before.cpu().eval(),

@@ -300,3 +300,24 @@ def test_concurrent_jobs_equal_the_same_jobs_run_one_after_the_other(backend, di
         np.testing.assert_array_equal(a.run.scores_after, b.run.scores_after)
         assert a.run.history.step_losses == b.run.history.step_losses
         np.testing.assert_array_equal(a.after2d, b.after2d)
+
+
+def test_a_detector_comes_back_on_the_cpu_and_scores_there():
+    """What a GPU worker sends back must unpickle and score in an app without CUDA: ``to("cpu")``
+    moves the network and every saved tensor (checked here on the CPU: every tensor ends on it,
+    and scores are unchanged)."""
+    import numpy as np
+    import torch
+
+    from adlab.data import make_toy, one_class_split
+    from adlab.detectors import DeepSVDD, GOAD
+
+    split = one_class_split(make_toy("blobs", n=200, seed=0), [0, 1, 2], seed=0)
+    for det in (DeepSVDD(epochs=1, device="cpu"), GOAD(epochs=1, n_transforms=4, device="cpu")):
+        det.fit(split.X_train)
+        before = det.anomaly_score(split.X_test)
+        assert det.to("cpu") is det
+        tensors = [*det.model_.parameters(), *det.model_.buffers(),
+                   *(getattr(det, n) for n in det._state_tensors if isinstance(getattr(det, n), torch.Tensor))]
+        assert all(t.device.type == "cpu" for t in tensors)
+        np.testing.assert_array_equal(det.anomaly_score(split.X_test), before)

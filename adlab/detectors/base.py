@@ -350,6 +350,20 @@ class DeepDetector(Detector):
         det.model_.to(device).eval()
         return det
 
+    def to(self, device: str | torch.device) -> DeepDetector:
+        """Move the fitted network and the tensors of ``_state_tensors`` to ``device``; returns self.
+
+        A run trained on a GPU worker comes back with ``.to("cpu")``, so an app without CUDA can
+        unpickle and score with it (scoring follows the network's device).
+        """
+        self._check_fitted()
+        self.model_.to(device)
+        for name in self._state_tensors:
+            value = getattr(self, name, None)
+            if isinstance(value, torch.Tensor):
+                setattr(self, name, value.to(device))
+        return self
+
     def _after_load(self) -> None:
         """Hook for subclasses that derive more state from the restored tensors."""
 

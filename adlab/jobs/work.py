@@ -27,7 +27,6 @@ reference, so it must be importable there; spawned pool workers share the parent
 from __future__ import annotations
 
 import importlib
-import inspect
 import pickle
 import time
 import types
@@ -113,6 +112,7 @@ def detector(split: Any, spec: Any, *, progress: Progress, device: str | None = 
 
     run = run_detector(split, spec, device=device, callbacks=[progress.callback], cancel=progress.cancel,
                        before=before)
+    _back_on_cpu(run.detector)
     progress.phase("projecting")
     rows = map_rows(len(run.scores), seed=map_seed, limit=max_map_rows)
     after = run.test_after[rows]
@@ -127,9 +127,8 @@ def unlabelled(X: np.ndarray, spec: Any, *, progress: Progress, device: str | No
     from adlab import projection
     from adlab.experiment import score_unlabelled
 
-    extra = _cancel_kwarg(score_unlabelled, progress)
     run = score_unlabelled(X, spec, seed=seed, max_train=max_train, max_sample=max_sample, device=device,
-                           callbacks=[progress.callback], **extra)
+                           callbacks=[progress.callback], cancel=progress.cancel)
     progress.phase("projecting")
     return UnlabelledResult(run, projection.umap_2d(run.features, seed=0))
 
@@ -137,7 +136,7 @@ def unlabelled(X: np.ndarray, spec: Any, *, progress: Progress, device: str | No
 def learned_distance(cfg: Any, *, progress: Progress) -> Any:
     from adlab.distance_demo import train_learned_distance
 
-    return train_learned_distance(cfg, callbacks=[progress.callback], **_cancel_kwarg(train_learned_distance, progress))
+    return train_learned_distance(cfg, callbacks=[progress.callback], cancel=progress.cancel)
 
 
 def fit(X_train: np.ndarray, X_test: np.ndarray, spec: Any, *, progress: Progress, device: str | None = None,
@@ -147,12 +146,15 @@ def fit(X_train: np.ndarray, X_test: np.ndarray, spec: Any, *, progress: Progres
     det.fit(X_train, callbacks=[progress.callback], cancel=progress.cancel)
     progress.phase("scoring")
     scores = det.anomaly_score(X_test)
-    return FitResult(det if keep_detector else None, scores, time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    _back_on_cpu(det)
+    return FitResult(det if keep_detector else None, scores, seconds)
 
 
-def _cancel_kwarg(fn: Callable[..., Any], progress: Progress) -> dict[str, Any]:
-    """``{"cancel": progress.cancel}`` when ``fn`` takes a ``cancel`` argument."""
-    return {"cancel": progress.cancel} if "cancel" in inspect.signature(fn).parameters else {}
+def _back_on_cpu(det: Any) -> None:
+    """A deep detector trained on a GPU goes back on the CPU: the app that unpickles it may have no CUDA."""
+    if hasattr(det, "model_") and hasattr(det, "to"):
+        det.to("cpu")
 
 
 #: kind -> function(*args, progress=..., **kwargs); the kinds that take ``device`` get ``spec.device``
