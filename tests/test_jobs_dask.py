@@ -15,6 +15,7 @@ from adlab.data import make_toy, one_class_split
 from adlab.experiment import MethodSpec, run_detector
 from adlab.jobs import JobManager, JobSpec
 from adlab.jobs.dask_backend import DaskBackend
+from adlab.jobs.work import pack
 
 distributed = pytest.importorskip("distributed")
 
@@ -95,3 +96,32 @@ def test_the_cli_warns_on_one_line_and_runs_locally(capsys):
     captured = capsys.readouterr()
     assert captured.err.count("\n") == 1 and "adlab: warning: Could not reach the Dask scheduler" in captured.err
     assert json.loads(captured.out.strip().splitlines()[-1])["auroc"] > 0.9
+
+
+def test_a_cuda_job_asks_the_cluster_for_a_gpu_worker(cluster, toy_split):
+    """GPU workers are a resource (``dask worker ... --resources GPU=1``): a job on ``cuda`` carries the
+    restriction, so the CPU-only workers of this cluster never start it; a CPU job carries none."""
+    spec = MethodSpec.quick("knn", "tabular", seed=0)
+    backend = DaskBackend(cluster.scheduler_address)
+    try:
+        for device, expected in (("cuda", {"GPU": 1}), ("cpu", None)):
+            job_id = f"gpu-check-{device}"
+            future = backend.start(job_id, pack(JobSpec("detector", (toy_split, spec), device=device)),
+                                   device=device, time_limit_s=30)
+            key = f"adlab-{job_id}"
+            deadline = time.monotonic() + 10
+            restrictions = "missing"
+            while restrictions == "missing" and time.monotonic() < deadline:  # the submit reaches it asynchronously
+                restrictions = backend.client.run_on_scheduler(
+                    lambda dask_scheduler, key=key: (dask_scheduler.tasks[key].resource_restrictions
+                                                     if key in dask_scheduler.tasks else "missing"))
+                time.sleep(0.05)
+            assert restrictions == expected or (expected is None and future.done()), (device, restrictions)
+            if expected:
+                time.sleep(1.0)
+                assert not future.done()  # no worker offers a GPU: it waits, it does not run on a CPU
+                future.cancel()
+            else:
+                future.result(timeout=60)
+    finally:
+        backend.shutdown()
