@@ -10,8 +10,8 @@ import streamlit as st
 import torch
 
 from adlab.device import available_devices, describe_device, pick_device
-from adlab.projection import warm_up
 from adlab.train import warm_up_optimizer
+from pages import _jobs as jobs
 from pages import _state as state
 from pages import _upload as upload
 
@@ -22,10 +22,11 @@ state.restore("_app")  # the link's app-wide settings (device, presenter mode, u
 
 @st.cache_resource(show_spinner=False)
 def _warm_up() -> threading.Thread:
-    """Once per server, in background threads, off the first click: compile umap's numba kernels
-    and let torch import its optimiser machinery."""
-    threading.Thread(target=warm_up_optimizer, name="adlab-warm-torch", daemon=True).start()
-    return warm_up(background=True)
+    """Once per server, in a background thread, off the first click: let torch import its optimiser
+    machinery (the instant views' steps). UMAP runs in the jobs' workers, which warm it up themselves."""
+    thread = threading.Thread(target=warm_up_optimizer, name="adlab-warm-torch", daemon=True)
+    thread.start()
+    return thread
 
 
 _warm_up()
@@ -72,7 +73,9 @@ with st.sidebar:
         on_change=state.keep("device"),
         help="auto takes CUDA, then Apple MPS, then the CPU. Every page trains on this device.",
     )
-    st.caption(f"Computing on **{describe_device(pick_device(st.session_state['device']))}**")
+    st.caption(f"Computing on **{describe_device(pick_device(st.session_state['device']))}** · "
+               f"jobs run on the **{jobs.manager().backend_name}**")
+    jobs.show_warning(st.sidebar)
     st.toggle("Presenter mode", key="present", on_change=state.keep("present"),
               help="Hides the settings (they stay in a closed Settings box), enlarges text and figures, and keeps "
                    "the sidebar closed when the link is opened. The link in the address bar carries it.")
@@ -103,6 +106,7 @@ def presenter_bar(current: st.Page) -> None:
 
 
 page = st.navigation(PAGES)
+jobs.leave_others(page.url_path)  # leaving a page cancels its jobs; the page's own go on
 if state.presenting():
     presenter_bar(page)  # (each page's ui.begin adds the presenter CSS)
 page.run()

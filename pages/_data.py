@@ -1,16 +1,14 @@
 """The pages' data: built-in datasets and the sidebar's upload, the Dataset box, the one-class split,
-the class pickers and the cached UMAP pair. Imports no other page helper but :mod:`pages._state`."""
+the class pickers. Imports no other page helper but :mod:`pages._state`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
 import streamlit as st
 
 from adlab.data import DataError, Dataset, Split, goad_split, load_digits, make_toy, one_class_split
-from adlab.projection import umap_pair
 
 DATASETS = ("digits", "toy:blobs", "toy:moons", "toy:rings")
 DATASET_LABELS = {
@@ -171,12 +169,6 @@ def make_split(name: str, normal: tuple[str, ...], anomalous: tuple[str, ...], s
         return _builtin_split(name, normal, anomalous, seed, max_test, anomaly_share)
     return one_class_split(load_dataset(name), list(normal), list(anomalous), seed=seed, max_test=max_test,
                            max_train=MAX_TRAIN_UPLOAD, test_anomaly_fraction=anomaly_share)
-
-
-@st.cache_data(show_spinner="Projecting the features with UMAP…")
-def umap_pair_cached(before: np.ndarray, after: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`adlab.projection.umap_pair`, cached on the feature arrays."""
-    return umap_pair(before, after, seed=seed)
 
 
 def default_classes(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -15,17 +15,19 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from adlab import export, papers, projection, registry, viz
+from adlab import export, papers, registry, viz
 from adlab.data import DataError, Split
-from adlab.experiment import DetectorRun, MethodSpec, methods, run_detector, score_unlabelled
+from adlab.experiment import DetectorRun, MethodSpec, methods
 from adlab.experiment import label as method_label
 from adlab.train import NonFiniteLoss
 
 try:
     from pages import _export
+    from pages import _jobs as jobs
     from pages import _ui as ui
 except ImportError:  # a page file run on its own (AppTest.from_file, streamlit run pages/x.py)
     import _export
+    import _jobs as jobs
     import _ui as ui
 
 DIGITS_NORMAL: tuple[str, ...] = ("3",)  # one normal class, the other nine are anomalies
@@ -166,22 +168,12 @@ def _epochs_default(page: str, default: int, kind: str) -> None:
 
 
 # ----------------------------------------------------------------------------- running
-progress_callback = ui.progress_callback
-
-
 def split_of(form: DetectorForm, *, max_test: int = ui.MAX_TEST) -> Split:
     """The form's split (:func:`ui.make_split`): GOAD's tabular protocol, or the one-class halves with the
     anomalies capped at ``form.test_anomaly_share`` of the test set and at most ``max_test`` test rows."""
     share = None if form.test_anomaly_share >= 1.0 else float(form.test_anomaly_share)
     return ui.make_split(form.dataset, form.normal, form.anomalous, form.seed, protocol=form.protocol,
                          max_test=max_test, anomaly_share=share)
-
-
-def map_rows(n: int, *, seed: int = 0, limit: int = ui.MAX_TEST) -> np.ndarray:
-    """Rows of an ``n``-row test set to draw on a map: all of them, or a seeded sample of ``limit`` (sorted)."""
-    if n <= limit:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(seed).choice(n, limit, replace=False))
 
 
 def composition(split: Split, stored: dict[str, Any]) -> str:
@@ -214,46 +206,66 @@ def run_context(form: DetectorForm) -> dict[str, Any]:
             "test_anomaly_share": form.test_anomaly_share}
 
 
-def train(form: DetectorForm, spec: MethodSpec, *, label: str = "Training…",
-          name: str = "") -> tuple[DetectorRun, Split] | None:
-    """Fit ``spec`` on the form's split with a live progress bar; ``None`` (and ``st.error``) on failure.
+def run_detectors(page: str, form: DetectorForm, make_specs: Callable[[], Mapping[str, MethodSpec]], *,
+                  max_test: int = ui.MAX_TEST, keep: Mapping[str, Any] | None = None,
+                  describe: Callable[[str, MethodSpec], str] = lambda name, spec: spec.label,
+                  title: str = "Training…", summary: Callable[[jobs.Done], str] | None = None,
+                  **job_kwargs: Any) -> jobs.Done | None:
+    """When the form was submitted, one ``"detector"`` job per spec of ``make_specs()`` (name -> spec) on the
+    form's split, submitted together; else the page's jobs still running. Returns them once ended.
 
-    ``name`` qualifies the method in the finished status line (e.g. "guards off").
+    Settings or data the user can fix fail here, before anything is submitted (``st.error``, and the
+    page's earlier jobs are cancelled); a failure in training comes back from its job with the same text.
+    ``keep`` goes back with the results besides the split and :func:`run_context`; ``describe(name, spec)``
+    names a job in the status lines and errors. The maps show at most ``ui.MAX_TEST`` test rows (a sample
+    seeded with the form's seed), on every page alike, so that a run asked for on a method's page and on
+    Compare is one job; ``job_kwargs`` go to the job as well.
     """
-    with st.status(label, expanded=True) as status:
-        bar = st.progress(0.0, text="building the split")
+    specs = None
+    if form.submitted:
         try:
-            split = split_of(form)
-            run = run_detector(split, spec, device=ui.device(), callbacks=[progress_callback(bar)])
+            split = split_of(form, max_test=max_test)
+            device = ui.device()
+            kwargs = {"max_map_rows": ui.MAX_TEST, "map_seed": form.seed, **job_kwargs}  # Compare's too: shared runs
+            specs = {name: jobs.spec("detector", split, spec, seed=form.seed, device=device,
+                                     label=describe(name, spec), **kwargs)
+                     for name, spec in make_specs().items()}
         except FAILURES as err:
-            status.update(label="Training failed", state="error")
+            jobs.cancel(page)
             st.error(str(err))
             return None
+        keep = {"split": split, **run_context(form), **(keep or {})}
+    return jobs.run_jobs(page, specs, page=page, keep=keep, title=title, summary=summary)
+
+
+def stored_run(result: Any, keep: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
+    """What a page keeps of a detector job's result: ``{"run", "maps", "map_rows", "split", "dataset", ...}``
+    (``maps`` = the UMAP pair of the test rows ``map_rows``)."""
+    return {"run": result.run, "maps": (result.before2d, result.after2d), "map_rows": result.map_rows, **keep,
+            **extra}
+
+
+def train_and_store(page: str, form: DetectorForm, make_spec: Callable[[], MethodSpec]) -> dict[str, Any] | None:
+    """:func:`run_detectors` with one spec; keeps :func:`stored_run` under ``f"{page}_run"`` and returns it
+    on the script run where the job ended (None on the others, and on failure). Pressing Train drops the
+    previous result."""
+    if form.submitted:
+        st.session_state.pop(f"{page}_run", None)
+
+    def summary(done: jobs.Done) -> str:
+        run = done.result.run
         device = run.history.device if run.history is not None else "cpu"
-        what = f"{spec.label}, {name}" if name else spec.label
-        status.update(label=f"{what}: trained in {run.fit_seconds:.1f} s on {device}",
-                      state="complete", expanded=False)
-    return run, split
+        return f"{run.spec.label}: trained in {run.fit_seconds:.1f} s on {device}"
 
-
-def train_and_store(page: str, form: DetectorForm, spec: MethodSpec) -> dict[str, Any] | None:
-    """:func:`train`, then keep ``{"run", "split", "dataset"}`` under ``f"{page}_run"`` (dropped on failure)."""
-    st.session_state.pop(f"{page}_run", None)
-    result = train(form, spec)
-    if result is None:
+    done = run_detectors(page, form, lambda: {"run": make_spec()}, summary=summary)
+    if done is None:
         return None
-    stored = {"run": result[0], "split": result[1], **run_context(form)}
+    stored = stored_run(done.result, done.keep)
     st.session_state[f"{page}_run"] = stored
     return stored
 
 
 # ----------------------------------------------------------------------------- results
-@st.cache_data(show_spinner="Projecting the features with UMAP…")
-def umap_cached(features: np.ndarray, seed: int = 0) -> np.ndarray:
-    """:func:`adlab.projection.umap_2d`, cached on the feature array."""
-    return projection.umap_2d(features, seed=seed)
-
-
 def metric_row(run: DetectorRun) -> None:
     """AUROC / AUPRC / F1 (with the change against the untrained detector) and the training time."""
     cols = st.columns(4)
@@ -279,13 +291,14 @@ def show_results(page: str, stored: dict[str, Any], *, score_text: str) -> None:
                f"{composition(split, stored)}. {score_text} AUPRC and F1 depend on "
                "the share of anomalies in the test set; F1 flags the top-scored fraction equal to that share.")
     metric_row(run)
-    before = run.test_before if run.test_before is not None else run.test_after
-    before2d, after2d = ui.umap_pair_cached(before, run.test_after)
-    ui.chart(viz.umap_pair_figure(before2d, after2d, run.is_anomaly, hover=hover_labels(stored, run.y_test),
+    before2d, after2d = stored["maps"]  # UMAP of the test features, computed by the job
+    rows = stored["map_rows"]
+    ui.chart(viz.umap_pair_figure(before2d, after2d, run.is_anomaly[rows], hover=hover_labels(stored, run.y_test[rows]),
                                   titles=("At initialisation (untrained, same seed)", "After training")),
              f"{page}_umap")
-    st.caption("UMAP of the test points in the detector's feature space (what `embed` returns), before and "
-               "after training; the right map is rotated and scaled onto the left one.")
+    sample = "" if len(rows) == len(run.scores) else f" ({len(rows)} of the {len(run.scores)}, a seeded sample)"
+    st.caption(f"UMAP of the test points{sample} in the detector's feature space (what `embed` returns), before "
+               "and after training; the right map is rotated and scaled onto the left one.")
     left, right = st.columns(2)
     ui.chart(viz.score_histogram_figure(run.scores, run.is_anomaly, "Anomaly scores of the test points"),
              f"{page}_hist", left)
@@ -336,22 +349,26 @@ def unlabelled_view(page: str, upload: Any) -> None:
                                       format_func=lambda v: f"{v:.0%}", key=f"{page}_u_flag"))
         submitted = st.form_submit_button("Score every row", type="primary", key=f"{page}_u_train")
     key = ui.current_upload()["key"]
+    job = None
     if submitted:
         st.session_state.pop(f"{page}_u_result", None)
-        with st.status("Fitting and scoring…", expanded=True) as status:
-            bar = st.progress(0.0, text="fitting")
-            try:
-                spec = MethodSpec.quick(method, upload.kind, input_shape=upload.X.shape[1:], seed=seed)
-                run = score_unlabelled(upload.X, spec, seed=seed, max_train=ui.MAX_TRAIN_UPLOAD,
-                                       device=ui.device(), callbacks=[progress_callback(bar)])
-            except FAILURES as err:
-                status.update(label="Scoring failed", state="error")
-                st.error(str(err))
-                return
-            status.update(label=f"{spec.label}: fitted on {len(run.train_index):,} rows in {run.fit_seconds:.1f} s, "
-                                f"scored {len(run.scores):,} in {run.score_seconds:.1f} s", state="complete",
-                          expanded=False)
-        st.session_state[f"{page}_u_result"] = {"run": run, "key": key}
+        try:
+            spec = MethodSpec.quick(method, upload.kind, input_shape=upload.X.shape[1:], seed=seed)
+            job = jobs.spec("unlabelled", upload.X, spec, seed=seed, device=ui.device(), label=spec.label,
+                            max_train=ui.MAX_TRAIN_UPLOAD)
+        except FAILURES as err:
+            jobs.cancel(f"{page}_u")
+            st.error(str(err))
+            return
+
+    def summary(result: Any) -> str:
+        run = result.run
+        return (f"{run.spec.label}: fitted on {len(run.train_index):,} rows in {run.fit_seconds:.1f} s, "
+                f"scored {len(run.scores):,} in {run.score_seconds:.1f} s")
+
+    done = jobs.run_job(f"{page}_u", job, page=page, keep={"key": key}, title="Fitting and scoring…", summary=summary)
+    if done is not None:
+        st.session_state[f"{page}_u_result"] = {"run": done.result.run, "map": done.result.map2d, **done.keep}
     stored = st.session_state.get(f"{page}_u_result")
     if not stored or stored["key"] != key:
         return
@@ -359,7 +376,7 @@ def unlabelled_view(page: str, upload: Any) -> None:
     top = np.argsort(-run.scores, kind="stable")[: max(1, int(round(flag * len(run.scores))))]
     left, right = st.columns(2)
     ui.chart(viz.score_distribution_figure(run.scores, flag), f"{page}_u_hist", left)
-    xy = umap_cached(run.features)
+    xy = stored["map"]  # UMAP of the sampled rows' features, computed by the job
     ui.chart(viz.embedding_by_score_figure(xy, run.scores[run.sample_index],
                                            hover=[f"row {i}, score {run.scores[i]:.4g}" for i in run.sample_index],
                                            title=f"{len(run.sample_index)} rows on a UMAP of the features"),

@@ -3,7 +3,6 @@ block, the downloads and the explorer of the stored run."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,15 +10,17 @@ from typing import Any
 import streamlit as st
 
 from adlab import viz
-from adlab.contrastive import ContrastiveConfig, ContrastiveRun, run_contrastive
+from adlab.contrastive import ContrastiveConfig, ContrastiveRun
 from adlab.data import DataError, Split
-from adlab.train import NonFiniteLoss, TrainConfig, TrainEvent
+from adlab.train import NonFiniteLoss, TrainConfig
 
 try:
     from pages import _export
+    from pages import _jobs as jobs
     from pages import _state as state
 except ImportError:  # a page file run on its own (AppTest)
     import _export
+    import _jobs as jobs
     import _state as state
 try:
     from pages._data import (
@@ -31,7 +32,6 @@ try:
         load_dataset,
         make_split,
         pick_dataset,
-        umap_pair_cached,
     )
     from pages._instant import Link, explorer, start_from_instant
     from pages._page import chart, device, file_stem, settings_container
@@ -45,7 +45,6 @@ except ImportError:  # a page file run on its own (AppTest)
         load_dataset,
         make_split,
         pick_dataset,
-        umap_pair_cached,
     )
     from _instant import Link, explorer, start_from_instant
     from _page import chart, device, file_stem, settings_container
@@ -103,24 +102,6 @@ def train_form(
     return FormResult(submitted, name, tuple(normal), tuple(anomalous), train, values)
 
 
-def progress_callback(bar: Any, *, prefix: str = "", start: float = 0.0, span: float = 1.0) -> Callable[[TrainEvent], None]:
-    """An ``adlab.train`` callback that moves ``bar`` (an ``st.progress``) at most five times a second.
-
-    The bar shows ``start + span * event.fraction`` (for several runs behind one bar).
-    """
-    last = [0.0]
-
-    def update(event: TrainEvent) -> None:
-        now = time.perf_counter()
-        if event.kind == "step" and now - last[0] < 0.2:
-            return
-        last[0] = now
-        where = f"epoch {min(event.epoch + 1, event.epochs)}/{event.epochs}"
-        bar.progress(min(1.0, start + span * event.fraction), text=f"{prefix}{where} · loss {event.loss:.4f}")
-
-    return update
-
-
 def live_run(page: str, loss: str, knobs: Callable[[], dict[str, Any]], *, epochs: int, batch_size: int,
              lr: float, links: Sequence[Link] = ()) -> None:
     """A loss page's live part: the training form, the run it submits, then the results and the
@@ -128,8 +109,7 @@ def live_run(page: str, loss: str, knobs: Callable[[], dict[str, Any]], *, epoch
 
     ``links``: the knobs the page's instant view shows too (the form starts from their values there)."""
     form = train_form(page, knobs, epochs=epochs, batch_size=batch_size, lr=lr, links=links)
-    if form.submitted:
-        run_and_store(page, form, loss)
+    run_and_store(page, form if form.submitted else None, loss)
     stored = st.session_state.get(f"{page}_run")
     if stored:
         show_run(page, stored)
@@ -140,28 +120,36 @@ def live_run(page: str, loss: str, knobs: Callable[[], dict[str, Any]], *, epoch
                 "anomaly detection.")
 
 
-def run_and_store(page: str, form: FormResult, loss: str) -> ContrastiveRun | None:
-    """Build the configs, train with a live progress bar, keep the result in session state.
+def run_and_store(page: str, form: FormResult | None, loss: str) -> ContrastiveRun | None:
+    """Submit the form's run as a job (``form``: Train was pressed) or follow the one still running, and
+    keep the result in session state when it ends.
 
-    Errors the user can fix (bad settings, unusable data, a diverging loss) are shown with
-    ``st.error``; the previous result is dropped so stale charts do not pass for new ones.
+    The split and the configs are built here, so errors the user can fix (bad settings, unusable data)
+    are shown at once with ``st.error``; one that shows only in training (a diverging loss) comes back
+    from the job with the same text. Pressing Train drops the previous result, so stale charts do not
+    pass for new ones, and cancels the previous job.
     """
-    st.session_state.pop(f"{page}_run", None)
-    with st.status("Training…", expanded=True) as status:
-        bar = st.progress(0.0, text="building the split")
+    job, keep = None, None
+    if form is not None:
+        st.session_state.pop(f"{page}_run", None)
         try:
             split = make_split(form.dataset, form.normal, form.anomalous, form.train["seed"])
             cfg = ContrastiveConfig.for_loss(loss, TrainConfig(device=device(), **form.train), **form.knobs)
-            run = run_contrastive(split, cfg, callbacks=[progress_callback(bar)])
+            job = jobs.spec("contrastive", split, cfg, seed=cfg.train.seed, device=cfg.train.device,
+                            label=f"{loss} on {dataset_label(form.dataset)}")
         except (ValueError, NonFiniteLoss, DataError) as err:
-            status.update(label="Training failed", state="error")
+            jobs.cancel(page)
             st.error(str(err))
             return None
-        status.update(label=f"Trained {cfg.train.epochs} epochs in {run.history.seconds:.1f} s "
-                            f"on {run.history.device}", state="complete", expanded=False)
-    st.session_state[f"{page}_run"] = {"run": run, "split": split, "dataset": form.dataset,
-                                       "class_names": load_dataset(form.dataset).class_names}
-    return run
+        keep = {"split": split, "dataset": form.dataset, "class_names": load_dataset(form.dataset).class_names}
+    done = jobs.run_job(page, job, page=page, keep=keep,
+                        summary=lambda r: f"Trained {r.run.config.train.epochs} epochs in {r.run.history.seconds:.1f} s "
+                                          f"on {r.run.history.device}")
+    if done is None:
+        return None
+    result = done.result
+    st.session_state[f"{page}_run"] = {"run": result.run, "maps": (result.before2d, result.after2d), **done.keep}
+    return result.run
 
 
 # ----------------------------------------------------------------------------- results
@@ -181,7 +169,7 @@ def show_run(page: str, stored: dict[str, Any]) -> None:
         before, after = run.metrics_before[key], run.metrics_after[key]
         col.metric(f"{label} after training", f"{after:.3f}", delta=f"{after - before:+.3f} vs before",
                    help=f"{label} of the kNN score with the untrained (random) encoder: {before:.3f}")
-    before2d, after2d = umap_pair_cached(run.test_before, run.test_after)
+    before2d, after2d = stored["maps"]  # UMAP of the test features, computed by the job
     hover = [f"class {names[c]}" for c in run.y_test]
     chart(viz.umap_pair_figure(before2d, after2d, run.is_anomaly, hover=hover), f"{page}_umap")
     left, right = st.columns(2)

@@ -1,6 +1,6 @@
 """The page helpers, by concern, under one name for the pages (``ui.chart``, ``ui.live_run``, ...):
 
-* :mod:`pages._data`: datasets, the upload, the split, class pickers, the cached UMAP pair;
+* :mod:`pages._data`: datasets, the upload, the split, class pickers;
 * :mod:`pages._page`: the frame of a page (begin, chart, figures kept for downloads, device);
 * :mod:`pages._instant`: a loss page's instant view and per-anchor explorer;
 * :mod:`pages._training`: a loss page's training form, run, results and downloads.
@@ -31,7 +31,6 @@ try:
         make_split,
         pick_dataset,
         preview,
-        umap_pair_cached,
     )
     from pages._instant import (
         Link,
@@ -42,7 +41,7 @@ try:
         start_from_instant,
     )
     from pages._page import begin, chart, device, ensure_app_shell, figures_of, file_stem, settings_container
-    from pages._training import FormResult, live_run, progress_callback, run_and_store, show_run, train_form
+    from pages._training import FormResult, live_run, run_and_store, show_run, train_form
 except ImportError:  # a page file run on its own (AppTest)
     import _state as state
     from _data import (
@@ -64,7 +63,6 @@ except ImportError:  # a page file run on its own (AppTest)
         make_split,
         pick_dataset,
         preview,
-        umap_pair_cached,
     )
     from _instant import (
         Link,
@@ -75,4 +73,4 @@ except ImportError:  # a page file run on its own (AppTest)
         start_from_instant,
     )
     from _page import begin, chart, device, ensure_app_shell, figures_of, file_stem, settings_container
-    from _training import FormResult, live_run, progress_callback, run_and_store, show_run, train_form
+    from _training import FormResult, live_run, run_and_store, show_run, train_form

@@ -11,13 +11,11 @@ except ImportError:  # the page file run on its own (streamlit run pages/compare
 
 ui.ensure_app_shell()
 
-import time
-
 import streamlit as st
 
 from adlab import viz
 from adlab import viz_detectors as vd
-from adlab.experiment import MethodSpec, group_identical, is_deep, label, methods, run_detector, summary_rows
+from adlab.experiment import MethodSpec, group_identical, is_deep, label, methods, summary_rows
 
 PAGE = "compare"
 ui.begin(PAGE)
@@ -47,41 +45,26 @@ form = m.detector_form(PAGE, knobs, training=False, submit="Run all", submit_key
 
 if form.submitted:
     st.session_state.pop(f"{PAGE}_results", None)
+
+
+def method_specs() -> dict[str, MethodSpec]:
     chosen = list(form.params["methods"])
-    runs, errors = {}, {}
-    started = time.perf_counter()
-    with st.status("Training every method…", expanded=True) as status:
-        bar = st.progress(0.0, text="building the split")
-        try:
-            if not chosen:
-                raise ValueError("methods is empty: pick at least one method")
-            split = m.split_of(form, max_test=m.COMPARE_MAX_TEST)
-        except m.FAILURES as err:
-            status.update(label="Nothing to run", state="error")
-            st.error(str(err))
-            split = None
-        if split is not None:
-            for k, method in enumerate(chosen):
-                name = label(method)
-                share = 1.0 / len(chosen)
-                bar.progress(k * share, text=f"{name} ({k + 1}/{len(chosen)})")
-                callback = m.progress_callback(bar, prefix=f"{name} ({k + 1}/{len(chosen)}): ",
-                                               start=k * share, span=share)
-                try:
-                    spec = MethodSpec.quick(method, form.kind, input_shape=form.input_shape, seed=form.seed)
-                    runs[method] = run_detector(split, spec, device=ui.device(), callbacks=[callback],
-                                                before=False)
-                except m.FAILURES as err:
-                    errors[method] = str(err)
-            bar.progress(1.0, text="done")
-            seconds = time.perf_counter() - started
-            status.update(label=f"{len(runs)} methods trained and scored in {seconds:.1f} s",
-                          state="complete" if runs else "error", expanded=False)
-            for method, message in errors.items():
-                st.error(f"{label(method)}: {message}")
-            if runs:
-                st.session_state[f"{PAGE}_results"] = {"runs": runs, "errors": errors, "split": split,
-                                                   "seconds": seconds, **m.run_context(form)}
+    if not chosen:
+        raise ValueError("methods is empty: pick at least one method")
+    return {method: MethodSpec.quick(method, form.kind, input_shape=form.input_shape, seed=form.seed)
+            for method in chosen}
+
+
+# one job per method, submitted together: they run side by side on the workers, and a run equal to one
+# another session (or a method's own page, same split and settings) asked for is shared
+done = m.run_detectors(PAGE, form, method_specs, max_test=m.COMPARE_MAX_TEST, title="Training every method…",
+                       summary=lambda d: f"{len(d.results)} methods trained and scored in {d.seconds:.1f} s")
+if done is not None:
+    st.session_state[f"{PAGE}_results"] = {
+        "runs": {method: r.run for method, r in done.results.items()},
+        "maps": {method: r.after2d for method, r in done.results.items()},
+        "map_rows": next(iter(done.results.values())).map_rows,  # the same seeded rows for every method
+        "errors": done.errors, "seconds": done.seconds, **done.keep}
 
 stored = st.session_state.get(f"{PAGE}_results")
 if not stored:
@@ -103,11 +86,11 @@ st.dataframe(
 ui.chart(viz.roc_figure({label(name): (run.is_anomaly, run.scores) for name, run in runs.items()}), f"{PAGE}_roc")
 
 st.subheader("Feature spaces after training")
-shown = m.map_rows(len(first.scores), seed=stored["seed"])  # the maps draw at most ui.MAX_TEST points
+shown = stored["map_rows"]  # the test rows each job drew on its map (a seeded sample of at most ui.MAX_TEST)
 groups = group_identical({name: run.test_after[shown] for name, run in runs.items()})
 maps = {" = ".join(label(n).replace(" (raw input)", "") for n in names)
         + (" (raw input)" if not any(is_deep(n) for n in names) else ""):
-        m.umap_cached(feats) for names, feats in groups.items()}
+        stored["maps"][names[0]] for names in groups}
 ui.chart(vd.umap_grid_figure(maps, first.is_anomaly[shown], cols=3,
                              hover=m.hover_labels(stored, first.y_test[shown])), f"{PAGE}_umaps")
 st.caption(("UMAP of the test points" if len(shown) == len(first.scores) else

@@ -92,18 +92,12 @@ def knobs(kind: str) -> dict:
 
 
 form = m.detector_form(PAGE, knobs, kinds=registry.detector("csi").kinds, epochs=m.quick_epochs("csi"), lr=2e-3, batch_size=32)
-if form.submitted:
-    st.session_state.pop(f"{PAGE}_run", None)
-    try:
-        spec = MethodSpec.quick("csi", form.kind, input_shape=form.input_shape, **form.params)
-    except ValueError as err:
-        st.error(str(err))
-    else:
-        stored = m.train_and_store(PAGE, form, spec)
-        if stored is not None:
-            det, split = stored["run"].detector, stored["split"]
-            stored["terms"] = det.score_terms(split.X_test)
-            stored["train_s_csi"] = float(det.score_terms(split.X_train)["s_csi"].mean())
+stored = m.train_and_store(PAGE, form, lambda: MethodSpec.quick("csi", form.kind, input_shape=form.input_shape,
+                                                                **form.params))
+if stored is not None:  # a run that just ended
+    det, split = stored["run"].detector, stored["split"]
+    stored["terms"] = det.score_terms(split.X_test)
+    stored["train_s_csi"] = float(det.score_terms(split.X_train)["s_csi"].mean())
 
 stored = st.session_state.get(f"{PAGE}_run")
 if not stored:

@@ -95,26 +95,33 @@ form = m.detector_form(PAGE, knobs, epochs={"tabular": 100, "image": 30}, lr=1e-
 st.caption("The defaults show the collapse: toy blobs, BatchNorm off, learning rate 0.01, 100 epochs, guards "
            "**both**. On the 8×8 digits, BatchNorm on and learning rate 0.001 train better, and slow the collapse.")
 
-if form.submitted:
-    params = dict(form.params)
-    choice = params.pop("guards")
+params = dict(form.params)
+guards = ["on", "off"] if params.get("guards") == "both" else [params.get("guards")]
+if form.submitted:  # another setting drops the earlier runs (not comparable); the chosen guards retrain
     st.session_state.pop(f"{PAGE}_run", None)
     runs = st.session_state.get(f"{PAGE}_runs", {})
-    signature = (form.setting, tuple(sorted(params.items())))
-    if runs.get("signature") != signature:  # another setting: earlier runs are not comparable
+    signature = (form.setting, tuple(sorted((k, v) for k, v in params.items() if k != "guards")))
+    if runs.get("signature") != signature:
         runs = {"signature": signature}
-    for guard in (["on", "off"] if choice == "both" else [choice]):
+    for guard in guards:
         runs.pop(guard, None)
-        try:
-            spec = MethodSpec.quick("deepsvdd", form.kind, input_shape=form.input_shape, **params, **GUARDS[guard])
-        except ValueError as err:
-            st.error(str(err))
-            break
-        result = m.train(form, spec, label=f"Training with the guards {guard}…", name=f"guards {guard}")
-        if result is None:
-            break
-        runs[guard] = {"run": result[0], "split": result[1], **m.run_context(form), "guards": guard}
-        st.session_state[f"{PAGE}_run"] = runs["on"] if "on" in runs else runs[guard]
+    st.session_state[f"{PAGE}_runs"] = runs
+
+
+def guard_specs() -> dict[str, MethodSpec]:
+    knobs = {k: v for k, v in params.items() if k != "guards"}
+    return {g: MethodSpec.quick("deepsvdd", form.kind, input_shape=form.input_shape, **knobs, **GUARDS[g])
+            for g in guards}
+
+
+done = m.run_detectors(PAGE, form, guard_specs, describe=lambda guard, spec: f"{spec.label}, guards {guard}",
+                       summary=lambda done: ", ".join(f"guards {g}: trained in {r.run.fit_seconds:.1f} s"
+                                                      for g, r in done.results.items()))
+if done is not None:
+    runs = st.session_state.get(f"{PAGE}_runs", {})
+    for guard, result in done.results.items():
+        runs[guard] = m.stored_run(result, done.keep, guards=guard)
+    st.session_state[f"{PAGE}_run"] = runs["on"] if "on" in runs else runs[next(iter(done.results))]
     st.session_state[f"{PAGE}_runs"] = runs
 
 stored = st.session_state.get(f"{PAGE}_run")

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 try:
     from pages import _export as ex
+    from pages import _jobs as jobs
     from pages import _ui as ui
 except ImportError:  # the page file run on its own (streamlit run pages/distances.py, AppTest)
     import _export as ex
+    import _jobs as jobs
     import _ui as ui
 
 ui.ensure_app_shell()
 
-
-import time
 
 import numpy as np
 import pandas as pd
@@ -28,9 +28,7 @@ from adlab.distance_demo import (
     closest_distinct_pair,
     distance_field,
     plane_grid,
-    train_learned_distance,
 )
-from adlab.train import NonFiniteLoss, TrainEvent
 
 PAGE = "distances"
 ui.begin(PAGE)
@@ -381,26 +379,18 @@ with st.form(f"{PAGE}_form"):
     seed = int(c5.number_input("Seed", 0, 10_000, 0, key=f"{PAGE}_seed"))
     submitted = st.form_submit_button("Train f", type="primary", key=f"{PAGE}_train")
 
+job = None
 if submitted:
     ss.pop(f"{PAGE}_run", None)
-    bar = st.progress(0.0, text="training f")
-    last = [0.0]
-
-    def progress(event: TrainEvent) -> None:
-        now = time.perf_counter()
-        if event.kind == "step" and now - last[0] < 0.1:
-            return
-        last[0] = now
-        bar.progress(event.fraction, text=f"epoch {min(event.epoch + 1, event.epochs)}/{event.epochs} · "
-                                          f"loss {event.loss:.4f}")
-
     try:
-        cfg = DistanceDemoConfig(toy=toy, loss=loss, encoder=encoder, epochs=epochs, seed=seed,
-                                 device=ui.device())
-        ss[f"{PAGE}_run"] = train_learned_distance(cfg, callbacks=[progress])
-    except (ValueError, NonFiniteLoss) as err:
+        cfg = DistanceDemoConfig(toy=toy, loss=loss, encoder=encoder, epochs=epochs, seed=seed, device=ui.device())
+        job = jobs.spec("learned_distance", cfg, seed=seed, device=cfg.device, label=f"f on {toy}")
+    except ValueError as err:
+        jobs.cancel(PAGE)
         st.error(f"Training failed: {err}")
-    bar.empty()
+done = jobs.run_job(PAGE, job, page=PAGE, title="Training f…", summary=lambda r: f"Trained f in {r.history.seconds:.1f} s")
+if done is not None:
+    ss[f"{PAGE}_run"] = done.result
 
 run: LearnedDistanceRun | None = ss.get(f"{PAGE}_run")
 if run is None:

@@ -84,19 +84,13 @@ def knobs(kind: str) -> dict:
 
 
 form = m.detector_form(PAGE, knobs, epochs=m.quick_epochs("droc"), lr=2e-3, batch_size=32)
-if form.submitted:
-    st.session_state.pop(f"{PAGE}_run", None)
-    if form.kind != "image" and st.session_state.get(f"{PAGE}_da"):
-        st.info("Distribution augmentation rotates images; the toy sets are rows, so it is off for this run.")
-    try:
-        spec = MethodSpec.quick("droc", form.kind, input_shape=form.input_shape, **form.params)
-    except ValueError as err:
-        st.error(str(err))
-    else:
-        stored = m.train_and_store(PAGE, form, spec)
-        if stored is not None:
-            st.session_state[f"{PAGE}_fits"] = st.session_state.get(f"{PAGE}_fits", 0) + 1
-            stored["test_features"] = stored["run"].detector.transform(stored["split"].X_test)
+if form.submitted and form.kind != "image" and st.session_state.get(f"{PAGE}_da"):
+    st.info("Distribution augmentation rotates images; the toy sets are rows, so it is off for this run.")
+stored = m.train_and_store(PAGE, form, lambda: MethodSpec.quick("droc", form.kind, input_shape=form.input_shape,
+                                                                **form.params))
+if stored is not None:  # a run that just ended
+    st.session_state[f"{PAGE}_fits"] = st.session_state.get(f"{PAGE}_fits", 0) + 1
+    stored["test_features"] = stored["run"].detector.transform(stored["split"].X_test)
 
 stored = st.session_state.get(f"{PAGE}_run")
 if not stored:

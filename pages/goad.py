@@ -93,14 +93,7 @@ if form.dataset.startswith("toy:") and "anomaly" in form.anomalous:
     st.caption("Expect GOAD to be near chance on the toy sets' planted anomalies: a point far out in two "
                "dimensions is no harder to classify by the map that moved it (see *Paper, numbers, and how "
                "this app differs*). Make one blob normal and the others anomalous to see it work.")
-if form.submitted:
-    st.session_state.pop(f"{PAGE}_run", None)
-    try:
-        spec = MethodSpec.quick("goad", form.kind, input_shape=form.input_shape, **form.params)
-    except ValueError as err:
-        st.error(str(err))
-    else:
-        m.train_and_store(PAGE, form, spec)
+m.train_and_store(PAGE, form, lambda: MethodSpec.quick("goad", form.kind, input_shape=form.input_shape, **form.params))
 
 stored = st.session_state.get(f"{PAGE}_run")
 if not stored:

@@ -26,3 +26,16 @@ def pytest_configure(config):
     import torch
 
     torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _job_pool():
+    """The pages run their training as jobs on one pool of worker processes per test process (made on
+    the first Train); stop it at the end, so no worker outlives the session."""
+    yield
+    import sys
+
+    for name in ("pages._jobs", "_jobs"):  # a page run on its own may import the helper either way
+        module = sys.modules.get(name)
+        if module is not None:
+            module.shutdown()

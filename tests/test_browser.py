@@ -42,6 +42,7 @@ def server():
          "--server.port", str(port), "--server.address", "127.0.0.1",
          "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "ADLAB_WORKERS": "1"},  # one worker process for the jobs: a queue forms, as on 2 cores
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
@@ -517,3 +518,101 @@ def test_several_sessions_train_at_once_on_one_server(server, browser):
     finally:
         for pg in pages:
             pg.context.close()
+
+
+# ----------------------------------------------------------------------------- a room on one job pool
+ROOM = 4  # students pressing Train on the same link at once
+ROOM_EPOCHS = 40  # at batch size 32: long enough to see the shared job training
+MEASURED = ROOT / "artifacts" / "room_measurements.json"
+
+
+def _status_line(page, slot="simclr") -> str:
+    """The job's status line in the page's status box ('' when there is none)."""
+    box = page.locator(f".st-key-_{slot}_job_status")
+    return box.first.inner_text() if box.count() else ""
+
+
+def _wait_status(page, text, timeout=120.0) -> str:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        line = _status_line(page)
+        if text in line:
+            return line
+        page.wait_for_timeout(100)
+    raise AssertionError(f"the status line never said {text!r}; last: {_status_line(page)!r}")
+
+
+def _slider_answer(page) -> float:
+    """Seconds from moving the triplet margin slider to the instant view's new batch loss on screen."""
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text="Batch loss").first
+    before = metric.inner_text()
+    thumb = _slider(page, "triplet_margin")
+    thumb.focus()
+    start = time.perf_counter()
+    page.keyboard.press("ArrowLeft" if float(thumb.input_value()) >= 1.0 else "ArrowRight")
+    page.wait_for_function("([sel, old]) => { const m = [...document.querySelectorAll(sel)]"
+                           ".find(e => e.innerText.includes('Batch loss')); return m && m.innerText !== old; }",
+                           arg=['[data-testid="stMetric"]', before], timeout=60_000)
+    return time.perf_counter() - start
+
+
+def test_a_room_shares_one_job_while_sliders_answer(server, browser):
+    """A room on one server: a long run occupies the pool's one worker; four students press Train on the
+    same link, queue behind it and share one job; another student's slider answers while they wait and
+    while they train; a closed tab leaves the shared job within a few seconds (the manager's reaper:
+    the job itself stops when its last session is gone); the long run is cancelled from its page; the
+    three students left finish with identical numbers."""
+    import json
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    link = f"{server}/simclr?simclr_dataset=digits&simclr_batch=32&simclr_epochs={ROOM_EPOCHS}&simclr_seed=21"
+    blocker, *room = pages = [_fresh(browser) for _ in range(ROOM + 2)]
+    slider_page = room.pop()
+    measured: dict[str, object] = {}
+    try:
+        _open(blocker, f"{server}/simclr?simclr_dataset=digits&simclr_batch=32&simclr_epochs=200&simclr_seed=20")
+        _open(slider_page, f"{server}/triplet")
+        for pg in room:
+            _open(pg, link)
+        blocker.get_by_role("button", name="Train").first.click()
+        _wait_status(blocker, "training — epoch", timeout=180)
+        for pg in room:  # as close together as one driver can click
+            pg.get_by_role("button", name="Train").first.click()
+        _wait_status(room[0], "queued — place 1 in the queue", timeout=60)
+        _wait_status(room[0], f"shared with {ROOM - 1} other sessions", timeout=30)
+        _shoot(room[0], SHOTS / "room_queued.png")
+        answers = [_slider_answer(slider_page) for _ in range(3)]  # while the room waits, the worker trains
+
+        room[-1].context.close()  # a student closes the tab
+        closed = time.perf_counter()
+        _wait_status(room[0], f"shared with {ROOM - 2} other sessions", timeout=30)
+        measured["closed_tab_detached_s"] = round(time.perf_counter() - closed, 2)
+        room = room[:-1]
+
+        blocker.get_by_role("button", name="Cancel").first.click()  # Cancel from the page
+        blocker.wait_for_selector("text=Training cancelled.", timeout=30_000)
+        _no_exception(blocker)
+        line = _wait_status(room[0], "training — epoch", timeout=120)
+        _shoot(room[0], SHOTS / "room_training.png")
+        answers += [_slider_answer(slider_page) for _ in range(3)]  # while the room's job trains
+        measured["slider_answer_s"] = [round(a, 3) for a in answers]
+
+        values = []
+        for pg in room:
+            pg.wait_for_selector("text=AUROC after training", timeout=240_000)
+            _settle(pg, timeout=120_000)
+            _no_exception(pg)
+            values.append(pg.locator('[data-testid="stMetric"]').filter(has_text="after").all_inner_texts())
+        measured["room_metrics"] = values[0]
+        MEASURED.parent.mkdir(parents=True, exist_ok=True)
+        MEASURED.write_text(json.dumps(measured, indent=2))
+        print("room measurements:", measured, "| a status line while training:", line)
+        assert all(v == values[0] for v in values), values
+        assert max(answers) < 3.0, f"a slider took {max(answers):.2f} s to answer while the room trained"
+        assert measured["closed_tab_detached_s"] < 15, measured
+    finally:
+        for pg in pages:
+            try:
+                pg.context.close()
+            except Exception:  # closed above (the student who left)
+                pass

@@ -310,7 +310,7 @@ def test_a_detector_comes_back_on_the_cpu_and_scores_there():
     import torch
 
     from adlab.data import make_toy, one_class_split
-    from adlab.detectors import DeepSVDD, GOAD
+    from adlab.detectors import GOAD, DeepSVDD
 
     split = one_class_split(make_toy("blobs", n=200, seed=0), [0, 1, 2], seed=0)
     for det in (DeepSVDD(epochs=1, device="cpu"), GOAD(epochs=1, n_transforms=4, device="cpu")):

@@ -1,8 +1,7 @@
 """AppTest of each anomaly-detection page: it renders, a tiny run shows results, its own view works.
 
-UMAP is swapped for its linear fallback (PCA) here: compiling umap's numba kernels costs about 30 s
-per process on a busy machine. ``adlab.projection`` has its own tests, and the loss pages' AppTests
-run the real UMAP through the same cached wrapper these pages use.
+The training, scoring and UMAP maps run as jobs in the pool's worker processes (pages/_jobs.py); each
+worker compiles umap's numba kernels once, as it starts.
 """
 
 import base64
@@ -21,6 +20,8 @@ PAGES = ROOT / "pages"
 
 @pytest.fixture(autouse=True)
 def linear_projection(monkeypatch):
+    """UMAP -> its linear fallback, in this process only. The pages' maps come from the jobs' workers now,
+    which this cannot reach; kept because tests/test_defaults_detectors.py imports it (that import can go)."""
     monkeypatch.setattr(projection, "umap_2d", lambda features, seed=0, **kw: projection._linear_2d(
         projection._as_features(features, "features")))
 

@@ -110,13 +110,15 @@ class DaskBackend:
         out.dask_future = task  # keep the task alive while the job is
         return out
 
-    def poll(self, job_ids: list[str]) -> dict[str, dict[str, Any]]:
+    def poll(self, job_ids: list[str], *, wait_s: float = 0.05) -> dict[str, dict[str, Any]]:
+        """The latest update of each job (absent when none yet), waiting up to ``wait_s`` per job:
+        short while streaming, longer for a finished job's last word (a loaded scheduler is slow)."""
         from distributed import Variable
 
         found = {}
         for job_id in job_ids:
             try:
-                found[job_id] = Variable(DaskChannel(job_id).progress_name, client=self.client).get(timeout=0.05)
+                found[job_id] = Variable(DaskChannel(job_id).progress_name, client=self.client).get(timeout=wait_s)
             except Exception:  # not set yet: the job has not started
                 pass
         return found

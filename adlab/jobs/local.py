@@ -222,8 +222,9 @@ class LocalBackend:
                 self._pool = None
         broken.shutdown(wait=False, cancel_futures=True)
 
-    def poll(self, job_ids: list[str]) -> dict[str, dict[str, Any]]:
-        """The latest update each job's worker published (jobs not started yet are absent)."""
+    def poll(self, job_ids: list[str], *, wait_s: float = 0.05) -> dict[str, dict[str, Any]]:
+        """The latest update each job's worker published (jobs not started yet are absent); ``wait_s``
+        is unused here (the manager process answers at once)."""
         if self._status is None or not job_ids:
             return {}
         try:

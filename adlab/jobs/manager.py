@@ -311,7 +311,7 @@ class JobManager:
         from adlab.jobs.local import WorkerLost
 
         try:
-            last = self.backend.poll([job.id]).get(job.id)  # the worker's final update (its name, epochs)
+            last = self.backend.poll([job.id], wait_s=2.0).get(job.id)  # the worker's final update (name, epochs)
         except Exception:
             last = None
         with self._lock:

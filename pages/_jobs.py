@@ -1,0 +1,287 @@
+"""Training runs as jobs (:mod:`adlab.jobs`): one job manager per server, the jobs a page submitted kept in
+its session, and the status line a page shows while they run. Imports no other page helper.
+
+A page calls :func:`run_job` (one job) or :func:`run_jobs` (several, submitted together) on every script run:
+with specs it cancels the slot's earlier jobs and submits the new ones; without, it goes on following the
+jobs still running there (a moved slider reruns the script, and the next run picks them up again). While
+the jobs run, the page shows their phase, place in the queue, epoch and loss, and a Cancel button; the
+call returns once they have all ended. Leaving the page cancels them (:func:`leave_others`, from app.py);
+a closed tab stops touching them, and the manager drops them a few seconds later.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from adlab.device import pick_device
+from adlab.jobs import JobCancelled, JobFailed, JobHandle, JobManager, JobSpec, JobStatus
+
+POLL_S = 0.25  # between two looks at a running job (each one also tells the manager the page is still open)
+ENDED = ("done", "failed", "cancelled")
+WAIT_KEY = "_jobs_wait_s"  # tests: the longest one script run follows its jobs (absent: until they end)
+OWNER_KEY = "_jobs_owner"
+_STARTED: list[JobManager] = []  # the managers manager() made, for shutdown() (written once per server)
+
+
+@st.cache_resource(show_spinner="Starting the training workers…")
+def manager() -> JobManager:
+    """The server's one job manager: the Dask scheduler in ``ADLAB_SCHEDULER`` or Streamlit's secrets
+    (``scheduler = "tcp://..."``), else a pool of worker processes on this machine."""
+    made = JobManager.from_env(os.environ, _secrets())  # its workers never import the page (adlab.jobs.local)
+    _STARTED.append(made)
+    return made
+
+
+def shutdown() -> None:
+    """Stop the manager and its workers (a test session's end; a server's end stops them with it)."""
+    while _STARTED:
+        _STARTED.pop().shutdown()
+    manager.clear()
+
+
+def _secrets() -> Mapping[str, Any] | None:
+    if not st.secrets.load_if_toml_exists():  # no secrets file: that is the usual case, not an error
+        return None
+    return {key: st.secrets[key] for key in st.secrets}
+
+
+def show_warning(container: Any = st) -> None:
+    """The manager's warning (e.g. the scheduler did not answer, so jobs run here), if there is one."""
+    if manager().warning:
+        container.warning(manager().warning, icon=":material/dns:")
+
+
+def spec(kind: str, *args: Any, seed: int, device: str, label: str, **kwargs: Any) -> JobSpec:
+    """A :class:`JobSpec`; ``device`` as the sidebar names it (``"auto"``), resolved here (``ValueError``
+    naming an unusable one, shown by the page like any other bad setting)."""
+    return JobSpec(kind, args, kwargs, seed=int(seed), device=pick_device(device).type, label=label)
+
+
+def owner() -> str:
+    """This session's name for the manager: Streamlit's session id and a random suffix kept in the session
+    (AppTest gives every session the same id)."""
+    if OWNER_KEY not in st.session_state:
+        ctx = get_script_run_ctx()
+        st.session_state[OWNER_KEY] = f"{ctx.session_id if ctx else 'session'}-{uuid.uuid4().hex[:8]}"
+    return st.session_state[OWNER_KEY]
+
+
+# ----------------------------------------------------------------------------- what a session keeps
+@dataclass
+class Batch:
+    """Jobs a page submitted together, under ``_job_<slot>`` in session state."""
+
+    page: str
+    specs: dict[str, JobSpec]
+    handles: dict[str, JobHandle]
+    keep: dict[str, Any] = field(default_factory=dict)  # what the page needs with the results (split, dataset)
+
+
+@dataclass(frozen=True)
+class Done:
+    """The ended batch: results by name, failures by name (a sentence each), and what the page kept."""
+
+    results: dict[str, Any]
+    errors: dict[str, str]
+    keep: dict[str, Any]
+    seconds: float
+
+    @property
+    def result(self) -> Any:
+        """The result of a one-job batch."""
+        return next(iter(self.results.values()))
+
+
+def _key(slot: str) -> str:
+    return f"_job_{slot}"
+
+
+def _retry_key(slot: str) -> str:
+    return f"_job_{slot}_failed"
+
+
+def _note_key(slot: str) -> str:
+    return f"_job_{slot}_note"
+
+
+def pending(slot: str) -> Batch | None:
+    return st.session_state.get(_key(slot))
+
+
+def cancel(slot: str, note: str | None = None) -> None:
+    """Detach this session from the slot's jobs (the manager stops each one nobody else waits for)."""
+    batch = st.session_state.pop(_key(slot), None)
+    if batch is not None:
+        for handle in batch.handles.values():
+            handle.cancel()
+        if note:
+            st.session_state[_note_key(slot)] = note
+
+
+def leave_others(page: str) -> None:
+    """Cancel the jobs of every page but ``page`` (app.py: the user navigated away); touch ``page``'s own,
+    so that the rerun's way back to the poll loop does not count as a closed tab."""
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith("_job_")]:
+        batch = st.session_state[key]
+        if not isinstance(batch, Batch):
+            continue
+        if batch.page == page:
+            for handle in batch.handles.values():
+                handle.touch()
+        else:
+            cancel(key.removeprefix("_job_"))
+
+
+def submit(slot: str, specs: Mapping[str, JobSpec], *, page: str, keep: Mapping[str, Any] | None = None) -> Batch:
+    """Cancel the slot's earlier jobs, then submit ``specs`` (name -> spec) for this session."""
+    cancel(slot)
+    st.session_state.pop(_retry_key(slot), None)
+    st.session_state.pop(_note_key(slot), None)
+    mgr, me = manager(), owner()
+    handles = {name: mgr.submit(s, owner=me) for name, s in specs.items()}
+    batch = Batch(page, dict(specs), handles, dict(keep or {}))
+    st.session_state[_key(slot)] = batch
+    return batch
+
+
+# ----------------------------------------------------------------------------- following the jobs
+def phase_text(status: JobStatus) -> str:
+    """One line for people: queued (place), training (epoch, loss), scoring, projecting, ended."""
+    if status.phase == "queued":
+        text = "queued" + (f" — place {status.place} in the queue" if status.place else "")
+    elif status.phase == "training" and status.epoch is not None:
+        text = f"training — epoch {status.epoch}/{status.epochs}"
+        if status.loss is not None:
+            text += f" · loss {status.loss:.4f}"
+    elif status.phase == "projecting":
+        text = "projecting the features with UMAP"
+    elif status.phase == "scoring":
+        text = "scoring the test points"
+    else:
+        text = status.phase
+    if status.shared > 1:
+        others = status.shared - 1
+        text += f" · shared with {others} other session{'s' if others > 1 else ''}"
+    return text
+
+
+def _fraction(status: JobStatus) -> float:
+    if status.phase in ENDED:
+        return 1.0
+    if status.phase in ("scoring", "projecting"):
+        return 0.95
+    return 0.9 * min(1.0, max(0.0, status.fraction))
+
+
+def _draw(lines: Any, bar: Any, batch: Batch, statuses: dict[str, JobStatus]) -> None:
+    if len(statuses) == 1:
+        lines.caption(phase_text(next(iter(statuses.values()))))
+        text = None
+    else:
+        text = f"{sum(s.phase in ENDED for s in statuses.values())} of {len(statuses)} done"
+        lines.markdown("\n".join(f"- **{batch.specs[n].label}**: {phase_text(s)}" for n, s in statuses.items()))
+    bar.progress(sum(_fraction(s) for s in statuses.values()) / len(statuses), text=text)
+
+
+def run_jobs(slot: str, specs: Mapping[str, JobSpec] | None = None, *, page: str, keep: Mapping[str, Any] | None = None,
+             title: str = "Training…", summary: Callable[[Done], str] | None = None) -> Done | None:
+    """Submit ``specs`` (when given), then follow the slot's jobs until they have all ended.
+
+    Returns the ended batch once (the results of those that finished, a message for each that failed), or
+    None: nothing was running, the jobs were cancelled (``st.info``), or none finished. Every failure is
+    shown here (``st.error`` with its text, prefixed by the job's label in a batch of several), with a
+    Retry button when the machine failed (a worker stopped), not the settings. ``summary(done)`` labels
+    the closed status box; ``title`` labels it while the jobs run.
+    """
+    if specs:
+        submit(slot, specs, page=page, keep=keep)
+    note = st.session_state.pop(_note_key(slot), None)
+    if note:
+        st.info(note, icon=":material/cancel:")
+    batch = pending(slot)
+    if batch is None:
+        _offer_retry(slot)
+        return None
+    show_warning()
+    wait = st.session_state.get(WAIT_KEY)
+    started = time.monotonic()
+    with st.status(title, expanded=True) as box:
+        lines = st.container(key=f"_{slot}_job_status").empty()  # the status line (a browser test reads it)
+        bar = st.progress(0.0, text="submitted")
+        st.button("Cancel", key=f"_{slot}_cancel", on_click=cancel, args=(slot, "Training cancelled."),
+                  icon=":material/cancel:")
+        while True:
+            for handle in batch.handles.values():
+                handle.touch()
+            statuses = {name: handle.status() for name, handle in batch.handles.items()}
+            _draw(lines, bar, batch, statuses)
+            if all(s.phase in ENDED for s in statuses.values()):
+                break
+            if wait is not None and time.monotonic() - started > wait:
+                return None  # a test looks at the running job; the next script run follows it again
+            time.sleep(POLL_S)
+        done, retry = _collect(batch, statuses)
+        if done.results:
+            box.update(label=summary(done) if summary else f"Done in {done.seconds:.1f} s", state="complete",
+                       expanded=False)
+        else:
+            box.update(label="Training failed" if done.errors else "Cancelled", state="error", expanded=True)
+    if retry:
+        st.session_state[_retry_key(slot)] = (batch, done.errors)
+        _offer_retry(slot)
+    else:
+        _show_errors(batch, done.errors)
+    if not done.results and not done.errors:
+        message = next((s.message for s in statuses.values() if s.message), "")
+        st.info(message or "Training cancelled.", icon=":material/cancel:")
+    st.session_state.pop(_key(slot), None)  # last: a rerun that stops the drawing above finds the jobs again
+    return done if done.results else None
+
+
+def _collect(batch: Batch, statuses: dict[str, JobStatus]) -> tuple[Done, bool]:
+    results, errors, retry = {}, {}, False
+    for name, handle in batch.handles.items():
+        try:
+            results[name] = handle.result(timeout=60)
+        except JobFailed as err:
+            errors[name] = str(err) or statuses[name].message
+            retry = retry or err.retryable
+        except JobCancelled:
+            pass
+    return Done(results, errors, batch.keep, max(s.seconds for s in statuses.values())), retry
+
+
+def _offer_retry(slot: str) -> None:
+    """A failure the machine caused (a worker stopped): its message and a Retry button, until pressed."""
+    failed = st.session_state.get(_retry_key(slot))
+    if failed is None:
+        return
+    batch, errors = failed
+    _show_errors(batch, errors)
+    st.button("Retry", key=f"_{slot}_retry", on_click=_retry, args=(slot,), icon=":material/refresh:")
+
+
+def _show_errors(batch: Batch, errors: Mapping[str, str]) -> None:
+    """Each failure's sentence; named by its job's label when the batch held several."""
+    for name, message in errors.items():
+        st.error(message if len(batch.specs) == 1 else f"{batch.specs[name].label}: {message}")
+
+
+def _retry(slot: str) -> None:
+    batch, _ = st.session_state.pop(_retry_key(slot))
+    submit(slot, batch.specs, page=batch.page, keep=batch.keep)
+
+
+def run_job(slot: str, job: JobSpec | None = None, *, page: str, keep: Mapping[str, Any] | None = None,
+            title: str = "Training…", summary: Callable[[Any], str] | None = None) -> Done | None:
+    """:func:`run_jobs` for one job; ``summary(result)`` labels the closed status box."""
+    return run_jobs(slot, {"run": job} if job is not None else None, page=page, keep=keep, title=title,
+                    summary=(lambda done: summary(done.result)) if summary else None)
