@@ -39,3 +39,23 @@ def _job_pool():
         module = sys.modules.get(name)
         if module is not None:
             module.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def _torch_threads_left_alone(request):
+    """A test that leaves torch's thread count changed is named in the session's report (process-wide
+    state: the later tests of this process would run with it)."""
+    import torch
+
+    before = torch.get_num_threads()
+    yield
+    after = torch.get_num_threads()
+    if after != before:
+        request.config._adlab_thread_changes = [*getattr(request.config, "_adlab_thread_changes", []),
+                                                f"{request.node.nodeid}: {before} -> {after}"]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    changes = getattr(config, "_adlab_thread_changes", [])
+    if changes:
+        terminalreporter.write_line("tests that changed torch's thread count: " + "; ".join(changes))

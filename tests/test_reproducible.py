@@ -15,6 +15,16 @@ from adlab.experiment import MethodSpec, run_detector
 from adlab.train import TrainConfig
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """The promise is bit-for-bit at one torch thread (the app's process and every job worker run one);
+    with two, the order of a reduction's partial sums varies between runs."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def split():
     ds = load_digits()
@@ -54,7 +64,9 @@ def test_two_seeds_at_the_same_time_equal_the_same_runs_one_after_the_other(spli
     alone = [run(0), run(1)]
     together = _at_once([lambda: run(0), lambda: run(1)])
     for a, b in zip(alone, together, strict=True):
-        assert np.array_equal(a, b), f"{kind}: a concurrent run gave other scores than the same run alone"
+        assert np.array_equal(a, b), (f"{kind}: a concurrent run gave other scores than the same run alone "
+                                      f"(torch threads {torch.get_num_threads()}, interop {torch.get_num_interop_threads()}; "
+                                      f"other threads: {sorted(t.name for t in threading.enumerate())})")
     assert not np.array_equal(alone[0], alone[1]), "the two seeds differ"
 
 
