@@ -40,7 +40,7 @@ __all__ = [
 _KINDS = ("euclidean", "squared_euclidean", "cosine", "cosine_distance", "dot")
 
 
-def _safe_sqrt(x: Tensor) -> Tensor:
+def safe_sqrt(x: Tensor) -> Tensor:
     """``sqrt(x)`` for ``x >= 0`` whose gradient at 0 is 0 instead of inf / NaN."""
     positive = x > 0
     return torch.where(positive, x.clamp_min(torch.finfo(x.dtype).tiny).sqrt(), x.new_zeros(()))
@@ -110,7 +110,7 @@ class EmbeddingDistance:
             d2 = _sq_gram(Xp, Yp)
             if same:
                 d2 = d2.fill_diagonal_(0.0)
-            return d2 if self.kind == "squared_euclidean" else _safe_sqrt(d2)
+            return d2 if self.kind == "squared_euclidean" else safe_sqrt(d2)
         sim = Xp @ Yp.T
         return 1.0 - sim if self.kind == "cosine_distance" else sim
 
@@ -119,7 +119,7 @@ class EmbeddingDistance:
         Xp, Yp = self._prepare(X), self._prepare(Y)
         if self.kind in ("euclidean", "squared_euclidean"):
             d2 = (Xp - Yp).pow(2).sum(1)
-            return d2 if self.kind == "squared_euclidean" else _safe_sqrt(d2)
+            return d2 if self.kind == "squared_euclidean" else safe_sqrt(d2)
         sim = (Xp * Yp).sum(1)
         return 1.0 - sim if self.kind == "cosine_distance" else sim
 

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from adlab.distances.embedding import safe_sqrt  # noqa: F401  (one implementation, re-exported)
+
 
 def check_matrix(name: str, x: object, *, min_rows: int = 1) -> Tensor:
     """``x`` must be a floating 2-D tensor ``(N, d)`` with ``N >= min_rows`` and ``d >= 1``."""
@@ -79,11 +81,6 @@ def check_index(name: str, value: int, n: int) -> int:
         raise ValueError(f"{name} must be an integer in 0..{n - 1}, got {value!r}")
     return index
 
-
-def safe_sqrt(x: Tensor) -> Tensor:
-    """``sqrt(x)`` for ``x >= 0`` whose gradient at 0 is 0 instead of inf/NaN."""
-    positive = x > 0
-    return torch.where(positive, x.clamp_min(torch.finfo(x.dtype).tiny).sqrt(), x.new_zeros(()))
 
 
 def _is_real(value: object) -> bool:
