@@ -321,3 +321,26 @@ def test_a_detector_comes_back_on_the_cpu_and_scores_there():
                    *(getattr(det, n) for n in det._state_tensors if isinstance(getattr(det, n), torch.Tensor))]
         assert all(t.device.type == "cpu" for t in tensors)
         np.testing.assert_array_equal(det.anomaly_score(split.X_test), before)
+
+
+def test_the_lesson_kind_runs_only_functions_a_lesson_module_lists(monkeypatch):
+    """A "lesson" job names a module under adlab.lessons and a function in its JOBS; anything else is refused."""
+    import sys
+    import types
+
+    from adlab.jobs.progress import NullChannel, Progress
+    from adlab.jobs.work import run_spec
+
+    module = types.ModuleType("adlab.lessons._probe")
+    module.JOBS = ("double",)
+    module.double = lambda x, *, progress: 2 * x
+    module.secret = lambda x, *, progress: "should never run"
+    monkeypatch.setitem(sys.modules, "adlab.lessons._probe", module)
+
+    def run(*args: Any) -> Any:
+        return run_spec(JobSpec("lesson", args, {}, seed=0, device="cpu", label="probe"), Progress(NullChannel()))
+
+    assert run("_probe", "double", 21) == 42
+    for bad in (("_probe", "secret", 1), ("os.path", "join", 1), ("_probe", "__class__", 1)):
+        with pytest.raises(JobFailed, match="not a lesson|has no job"):
+            run(*bad)

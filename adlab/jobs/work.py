@@ -13,7 +13,10 @@ Each kind trains, scores AND projects, so a page only draws what comes back:
   (:func:`adlab.experiment.score_unlabelled`, then ``umap_2d(run.features, seed=0)``);
 * ``"learned_distance"``: ``(DistanceDemoConfig,)`` -> :class:`adlab.distance_demo.LearnedDistanceRun`;
 * ``"fit"``: ``(X_train, X_test, MethodSpec, *, keep_detector=True)`` -> :class:`FitResult` (the CLI's
-  ``fit --scheduler`` and ``sweep``: fit, score the test rows, time both; no map).
+  ``fit --scheduler`` and ``sweep``: fit, score the test rows, time both; no map);
+* ``"lesson"``: ``(module, function, *args, **kwargs)`` -> whatever
+  ``adlab.lessons.<module>.<function>(*args, progress=..., **kwargs)`` returns; the function must be
+  listed in that module's ``JOBS`` (the seminar's lesson pages: each lesson module owns its runs).
 
 Every kind takes ``progress`` (:class:`adlab.jobs.progress.Progress`) as a keyword. The seeds are
 the ones the pages used before jobs existed, so pictures and numbers stay the same.
@@ -151,6 +154,17 @@ def fit(X_train: np.ndarray, X_test: np.ndarray, spec: Any, *, progress: Progres
     return FitResult(det if keep_detector else None, scores, seconds)
 
 
+def lesson(module: str, function: str, *args: Any, progress: Progress, **kwargs: Any) -> Any:
+    """``adlab.lessons.<module>.<function>(*args, progress=progress, **kwargs)``; only names listed in the
+    module's ``JOBS`` run (``ValueError`` otherwise), so a job can never name an arbitrary callable."""
+    if not (isinstance(module, str) and module.isidentifier() and isinstance(function, str)):
+        raise ValueError(f"not a lesson: {module!r}.{function!r}")
+    mod = importlib.import_module(f"adlab.lessons.{module}")
+    if function not in getattr(mod, "JOBS", ()):
+        raise ValueError(f"adlab.lessons.{module} has no job {function!r} (its jobs: {', '.join(getattr(mod, 'JOBS', ()))})")
+    return getattr(mod, function)(*args, progress=progress, **kwargs)
+
+
 def _back_on_cpu(det: Any) -> None:
     """A deep detector trained on a GPU goes back on the CPU: the app that unpickles it may have no CUDA."""
     if hasattr(det, "model_") and hasattr(det, "to"):
@@ -164,6 +178,7 @@ KINDS: dict[str, Callable[..., Any]] = {
     "unlabelled": unlabelled,
     "learned_distance": learned_distance,
     "fit": fit,
+    "lesson": lesson,
 }
 _TAKES_DEVICE = {"detector", "unlabelled", "fit"}
 
