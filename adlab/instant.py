@@ -115,7 +115,9 @@ class InstantView:
     respect to its (pre-normalisation) vector, i.e. tangent to the circle when the loss normalises;
     ``rings``: ``(radius, name)`` circles around the anchor (triplet); ``counts`` /
     ``anchor_counts``: easy / semi-hard / hard triplets in the batch and for this anchor;
-    ``positive``: the batch row of the positive that sets the band (triplet).
+    ``positive``: the batch row of the positive that sets the band (triplet); ``slide_loss`` /
+    ``slide_anchor_loss``: the seminar slide's form of the loss on the same batch and anchor, when
+    the view was asked for it (``slide=True``; None otherwise).
     """
 
     kind: str
@@ -131,6 +133,8 @@ class InstantView:
     counts: dict[str, int] | None = None
     anchor_counts: dict[str, int] | None = None
     positive: int | None = None  # triplet: the positive whose margin band is drawn
+    slide_loss: float | None = None  # the slide's formula on the batch (slide=True)
+    slide_anchor_loss: float | None = None  # ... and for the anchor
 
     @property
     def anchor_loss(self) -> float:
@@ -178,7 +182,8 @@ def finish(kind: str, batch: CircleBatch, anchor: int, loss: float, bd: AnchorBr
 
 def view(name: str, batch: CircleBatch, anchor: int, cfg: Any = None, **extra: Any) -> InstantView:
     """The instant view of the loss registered as ``name`` (its ``Config()`` when ``cfg`` is None);
-    ``extra``: the view's own knobs (e.g. ``positive=`` for the triplet loss, ``norm=`` for N-pair)."""
+    ``extra``: the view's own knobs (e.g. ``positive=`` for the triplet loss, ``norm=`` for N-pair,
+    ``slide=True`` for the seminar slide's form beside the paper's: triplet, SupCon, SimCLR)."""
     module = registry.loss(name)
     return module.instant_view(batch, anchor, module.Config() if cfg is None else cfg, **extra)
 

@@ -14,6 +14,7 @@ from adlab import viz
 from adlab.contrastive import ContrastiveRun
 from adlab.data import Split
 from adlab.instant import InstantView, explore_anchor
+from adlab.jobs import content_hash
 
 try:
     from pages import _state as state
@@ -21,10 +22,10 @@ except ImportError:  # a page file run on its own (AppTest)
     import _state as state
 try:
     from pages._data import class_names
-    from pages._page import chart
+    from pages._page import chart, shared_figures
 except ImportError:  # a page file run on its own (AppTest)
     from _data import class_names
-    from _page import chart
+    from _page import chart, shared_figures
 
 
 @dataclass(frozen=True)
@@ -98,8 +99,38 @@ def end_instant_view(page: str, links: Sequence[Link] = ()) -> None:
     state.sync(page)
 
 
+def loss_metrics(view: InstantView, *, slide: bool = False, batch: str = "Batch loss") -> None:
+    """The batch's and the anchor's loss; with ``slide`` (the view computed with ``slide=True``) the
+    paper's in one column and the seminar slide's beside it, with its difference from the paper's."""
+    if not slide:
+        st.metric(batch, f"{view.loss:.4f}")
+        st.metric("This anchor's loss", f"{view.anchor_loss:.4f}")
+        return
+    paper, theirs = st.columns(2)
+    for what, ours, slides in (("batch", view.loss, view.slide_loss), ("anchor", view.anchor_loss,
+                                                                       view.slide_anchor_loss)):
+        paper.metric(f"Paper's {what} loss", f"{ours:.4f}")
+        theirs.metric(f"Slide's {what} loss", f"{slides:.4f}", delta=f"{slides - ours:+.4f} vs paper",
+                      delta_color="off")
+
+
+def paper_and_slide(paper: str, slide: str, note: str, *, paper_name: str = "The paper") -> None:
+    """The paper's formula beside the seminar slide's (LaTeX, the slide's as the slide writes it)."""
+    left, right = st.columns(2)
+    left.markdown(f"**{paper_name}**")
+    left.latex(paper)
+    right.markdown("**The seminar slide**")
+    right.latex(slide)
+    st.caption(note)
+
+
 def instant_figure(view: InstantView, title: str = ""):
-    """The circle figure of an instant view, with a hover line per point."""
+    """The circle figure of an instant view, with a hover line per point; built once per server for
+    views with the same content (a room moving the same slider to the same values builds it once)."""
+    return shared_figures().get(("instant_figure", title, content_hash(view)), lambda: _instant_figure(view, title))
+
+
+def _instant_figure(view: InstantView, title: str):
     bd, b = view.breakdown, view.batch
     term = {int(r): k for k, r in enumerate(view.rows)}
     value_name = bd.similarity_name  # "distance", "a·p" or "logit"
@@ -118,7 +149,11 @@ def instant_figure(view: InstantView, title: str = ""):
 
 
 def breakdown_figure(view: InstantView):
-    """Bars of share and gradient weight for the terms of an instant view."""
+    """Bars of share and gradient weight for the terms of an instant view (shared like :func:`instant_figure`)."""
+    return shared_figures().get(("breakdown_figure", content_hash(view)), lambda: _breakdown_figure(view))
+
+
+def _breakdown_figure(view: InstantView):
     bd = view.breakdown
     labels = [f"#{r} ({view.batch.tags[r]})" for r in view.rows]
     return viz.breakdown_bar_figure(labels, bd.denominator_share, bd.grad_weight, bd.role, share_title=bd.share_name)
@@ -141,7 +176,9 @@ def explorer(page: str, stored: dict[str, Any], *, max_bars: int = 24) -> None:
     st.markdown(f"Test point **#{row}**: class **{names[split.y_test[row]]}** ({kind}); anomaly score "
                 f"{run.scores_before[row]:.3f} before → **{run.scores_after[row]:.3f}** after training.")
     try:
-        res = explore_anchor(run.model, split.X_test, split.y_test, row, cfg, data_kind=split.kind, seed=row)
+        # once per run and row for every session showing this run (the same job's result)
+        res = shared_figures().get(("explore", row), lambda: explore_anchor(
+            run.model, split.X_test, split.y_test, row, cfg, data_kind=split.kind, seed=row), owner=run)
     except ValueError as err:
         st.info(str(err))
         return
@@ -168,8 +205,9 @@ def explorer(page: str, stored: dict[str, Any], *, max_bars: int = 24) -> None:
     }
     c2.dataframe(table, hide_index=True, height=260, key=f"{page}_explorer_table")
     top = slice(0, max_bars)
-    chart(viz.breakdown_bar_figure(np.asarray(labels)[top], share[top], weight[top], role[top],
-                                   share_title=bd.share_name), f"{page}_explorer_bars")
+    bars = shared_figures().get(("explorer_bars", row, tuple(names), max_bars), lambda: viz.breakdown_bar_figure(
+        np.asarray(labels)[top], share[top], weight[top], role[top], share_title=bd.share_name), owner=run)
+    chart(bars, f"{page}_explorer_bars")
     if len(bd.index) > max_bars:
         st.caption(f"The bars show the {max_bars} terms with the largest gradient weight; the table lists all "
                    f"{len(bd.index)}.")

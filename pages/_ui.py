@@ -38,6 +38,8 @@ try:
         end_instant_view,
         explorer,
         instant_figure,
+        loss_metrics,
+        paper_and_slide,
         start_from_instant,
     )
     from pages._page import begin, chart, device, ensure_app_shell, figures_of, file_stem, settings_container
@@ -70,6 +72,8 @@ except ImportError:  # a page file run on its own (AppTest)
         end_instant_view,
         explorer,
         instant_figure,
+        loss_metrics,
+        paper_and_slide,
         start_from_instant,
     )
     from _page import begin, chart, device, ensure_app_shell, figures_of, file_stem, settings_container

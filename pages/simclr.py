@@ -28,10 +28,16 @@ st.markdown(
     "brightness). For anomaly detection we train on normal data only and hope that what the network "
     "learned to keep sets normal samples apart from anomalies."
 )
-st.latex(
-    r"\ell_i = -\log\frac{\exp(\hat z_i\cdot\hat z_{j(i)}/\tau)}{\sum_{k\neq i}\exp(\hat z_i\cdot\hat z_k/\tau)},"
-    r"\qquad \mathcal{L}_{\text{NT-Xent}} = \frac{1}{2N}\sum_{i=1}^{2N}\ell_i"
-)
+MEAN = r"\qquad \mathcal{L} = \frac{1}{2N}\sum_{i=1}^{2N}\ell_i"
+PAPER = {  # by the "decoupled" toggle
+    False: r"\ell_i = -\log\frac{\exp(\hat z_i\cdot\hat z_{j(i)}/\tau)}{\sum_{k\neq i}\exp(\hat z_i\cdot\hat z_k/\tau)},",
+    True: r"\ell_i = -\log\frac{\exp(\hat z_i\cdot\hat z_{j(i)}/\tau)}"
+          r"{\sum_{k\neq i,\, j(i)}\exp(\hat z_i\cdot\hat z_k/\tau)},",
+}
+# the seminar slide's formula, as the slide writes it (no positive in the denominator)
+SLIDE = (r"\mathcal{L}_{simCLR}(x_{pos}^1, x_{pos}^2, \{x_{neg}^j\}) = - \sum_{x \in X} \log"
+         r" \frac{\exp(f(x_{pos}^1)f(x_{pos}^2)/\tau)}{\sum_i \exp(f(x_{pos}^1)f(x_{neg}^i)/\tau)}")
+st.latex(PAPER[False] + r"\qquad \mathcal{L}_{\text{NT-Xent}} = \frac{1}{2N}\sum_{i=1}^{2N}\ell_i")
 st.markdown(
     "- $2N$: the views in a batch, two per sample; $i$ runs over all of them.\n"
     "- $\\hat z_i$: the L2-normalised output of the projection head for view $i$, so "
@@ -54,11 +60,19 @@ with st.expander("Paper, defaults, and where libraries differ", expanded=True):
         "- **google-research/simclr** sums the two directions (view 1 → 2 and 2 → 1, each a mean over the "
         "$N$ samples): its loss is twice this app's mean over all $2N$ anchors; the gradients point the same "
         "way, twice as large.\n"
-        "- **The seminar slide** leaves the positive out of the denominator: that is the *decoupled* loss, "
-        "the toggle below. With the positive in, the same loss is also called **InfoNCE**."
+        "- **The seminar slide** calls its SimCLR loss **InfoNCE** but leaves the positive out of the "
+        "denominator: that is the *decoupled* loss, the toggle below. InfoNCE (van den Oord et al., 2018) keeps "
+        "the positive in, as NT-Xent does. Switch on *As on the slide* below to see both on the same batch."
     )
 
 # ----------------------------------------------------------------------------- instant view
+SLIDE_NOTE = (
+    "The slide names this loss **InfoNCE**, but InfoNCE (van den Oord et al., 2018) keeps the positive in the "
+    "denominator: NT-Xent is InfoNCE on cosine similarities over $\\tau$. Without the positive, the slide's formula "
+    "is the decoupled loss (DCL): switch on *Decoupled* and the two values agree. It is always below NT-Xent and "
+    "goes below zero once the positive outweighs all the negatives. The slide writes one direction and a sum over "
+    "$X$; both values are means over all $2N$ views. The figure and the bars show the paper's loss."
+)
 st.header("Move the temperature: how hard does the anchor push?")
 st.caption(f"A fixed batch of {N} samples × 2 augmented views on the unit circle (the number on each dot "
            "is the sample; its two views are positives of each other). Nothing is trained here.")
@@ -73,9 +87,11 @@ def instant_view() -> None:
                               key="simclr_decoupled_instant")
         anchor = st.selectbox("Anchor", range(len(BATCH.points)), key="simclr_anchor",
                               format_func=lambda i: f"#{i} (sample {BATCH.labels[i]}, view {1 + i // N})")
-        view = instant.view("simclr", BATCH, anchor, SimCLRConfig(temperature=tau, decoupled=decoupled))
-        st.metric("Batch loss", f"{view.loss:.4f}")
-        st.metric("This anchor's loss", f"{view.anchor_loss:.4f}")
+        slide = st.toggle("As on the slide", value=False, key="simclr_slide",
+                          help="The seminar slide's formula (\"InfoNCE\", no positive in the denominator) beside "
+                               "the paper's, and both losses on this batch.")
+        view = instant.view("simclr", BATCH, anchor, SimCLRConfig(temperature=tau, decoupled=decoupled), slide=slide)
+        ui.loss_metrics(view, slide=slide)
         pos = view.breakdown.role == "positive"
         st.caption(f"The positive holds {view.breakdown.denominator_share[pos].sum():.0%} of the anchor's "
                    f"denominator; a uniform batch would give {1 / (2 * N - 1):.0%}.")
@@ -84,6 +100,9 @@ def instant_view() -> None:
     st.caption("Marker size = gradient weight on the anchor (a negative's softmax share; share − 1 for the "
                "positive). Low τ: the nearest negatives dominate; high τ: all negatives push about equally. "
                "The arrow = the anchor's descent direction.")
+    if slide:
+        ui.paper_and_slide(PAPER[decoupled] + MEAN, SLIDE, SLIDE_NOTE,
+                        paper_name="The paper (DCL)" if decoupled else "The paper (NT-Xent)")
     ui.chart(ui.breakdown_figure(view), "simclr_instant_bars")
     ui.end_instant_view(PAGE, LINKS)
 

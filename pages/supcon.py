@@ -26,13 +26,16 @@ st.markdown(
     "**negative**. Each positive is pulled toward the anchor and every sample in the batch competes "
     "for the anchor's attention in one softmax, whose sharpness the **temperature** $\\tau$ sets."
 )
-st.latex(
-    r"\mathcal{L}_{\text{out}} = \sum_{i\in I} \frac{-1}{|P(i)|}\sum_{p\in P(i)}"
-    r"\log\frac{\exp(\hat z_i\cdot\hat z_p/\tau)}{\sum_{a\in A(i)}\exp(\hat z_i\cdot\hat z_a/\tau)}"
-    r"\qquad"
-    r"\mathcal{L}_{\text{in}} = \sum_{i\in I} -\log\Big(\frac{1}{|P(i)|}\sum_{p\in P(i)}"
-    r"\frac{\exp(\hat z_i\cdot\hat z_p/\tau)}{\sum_{a\in A(i)}\exp(\hat z_i\cdot\hat z_a/\tau)}\Big)"
-)
+PAPER = {
+    "out": r"\mathcal{L}_{\text{out}} = \sum_{i\in I} \frac{-1}{|P(i)|}\sum_{p\in P(i)}"
+           r"\log\frac{\exp(\hat z_i\cdot\hat z_p/\tau)}{\sum_{a\in A(i)}\exp(\hat z_i\cdot\hat z_a/\tau)}",
+    "in": r"\mathcal{L}_{\text{in}} = \sum_{i\in I} -\log\Big(\frac{1}{|P(i)|}\sum_{p\in P(i)}"
+          r"\frac{\exp(\hat z_i\cdot\hat z_p/\tau)}{\sum_{a\in A(i)}\exp(\hat z_i\cdot\hat z_a/\tau)}\Big)",
+}
+# the seminar slide's formula, as the slide writes it (one positive plus the negatives in the denominator)
+SLIDE = (r"\mathcal{L}_{supcon}(x, \{x_{pos}^i\}, \{x_{neg}^j\}) = - \sum_{x \in X} \frac{1}{N} \sum_{i=1}^N"
+         r" \log \frac{\exp(f(x)f(x_{pos}^i)/\tau)}{\exp(f(x)f(x_{pos}^i)/\tau) + \sum_j \exp(f(x)f(x_{neg}^j)/\tau)}")
+st.latex(PAPER["out"] + r"\qquad" + PAPER["in"])
 st.markdown(
     "- $I$: the multi-view batch, two augmented views of each of $N$ samples ($2N$ rows).\n"
     "- $\\hat z_i = z_i / \\lVert z_i \\rVert$: the normalised output of the projection head for row $i$.\n"
@@ -57,10 +60,19 @@ with st.expander("Paper, defaults, and where libraries differ", expanded=True):
         "0/0 for such an anchor; a later change there reportedly counts it as 0 and averages over all anchors "
         "*(unverified here)*. The two differ whenever some anchor has no positive.\n"
         "- **The seminar slide** puts one positive plus the negatives in the denominator; the paper (and this "
-        "app) puts every other sample of the batch there, all positives and all negatives."
+        "app) puts every other sample of the batch there, all positives and all negatives. Switch on *As on "
+        "the slide* below to see both on the same batch."
     )
 
 # ----------------------------------------------------------------------------- instant view
+SLIDE_NOTE = (
+    "On the slide $N$ is the anchor's number of positives $|P(i)|$, and $f(x)$ is normalised, as the dots are. Each "
+    "positive shares its denominator with the negatives only: the anchor's other positives are left out, so they "
+    "no longer compete with it, and the slide's loss is never above $\\mathcal{L}_{\\text{out}}$ (equal when an "
+    "anchor has a single positive). The slide averages the log outside, like $\\mathcal{L}_{\\text{out}}$; with "
+    "$\\mathcal{L}_{\\text{in}}$ selected the paper's values are $\\mathcal{L}_{\\text{in}}$'s. Both are means over "
+    "the anchors (the slide writes a sum over $X$). The figure and the bars show the paper's loss."
+)
 st.header("Move the temperature: who gets the anchor's attention?")
 st.caption("A fixed batch of 12 unit vectors in 2-D (3 classes, the number on each dot). Nothing is "
            "trained here: every same-class dot is a positive.")
@@ -75,9 +87,11 @@ def instant_view() -> None:
                            format_func=lambda v: f"L_{v}")
         anchor = st.selectbox("Anchor", range(len(BATCH.points)), key="supcon_anchor",
                               format_func=lambda i: f"#{i} (class {BATCH.labels[i]})")
-        view = instant.view("supcon", BATCH, anchor, SupConConfig(temperature=tau, variant=variant))
-        st.metric("Batch loss", f"{view.loss:.4f}")
-        st.metric("This anchor's loss", f"{view.anchor_loss:.4f}")
+        slide = st.toggle("As on the slide", value=False, key="supcon_slide",
+                          help="The seminar slide's formula (one positive plus the negatives in each denominator) "
+                               "beside the paper's, and both losses on this batch.")
+        view = instant.view("supcon", BATCH, anchor, SupConConfig(temperature=tau, variant=variant), slide=slide)
+        ui.loss_metrics(view, slide=slide)
         neg = view.breakdown.role == "negative"
         st.caption(f"Negatives hold {view.breakdown.denominator_share[neg].sum():.0%} of the anchor's "
                    "denominator.")
@@ -86,6 +100,8 @@ def instant_view() -> None:
     st.caption("Marker size = the term's gradient weight on the anchor: a negative's share of the "
                "denominator, or (share − target) for a positive. Lower τ: the nearest negatives take almost "
                "all the weight (hard-negative mining for free). The arrow = the anchor's descent direction.")
+    if slide:
+        ui.paper_and_slide(PAPER[variant], SLIDE, SLIDE_NOTE)
     ui.chart(ui.breakdown_figure(view), "supcon_instant_bars")
     ui.end_instant_view(PAGE, LINKS)
 

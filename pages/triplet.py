@@ -28,11 +28,11 @@ st.markdown(
     "does, the triplet is *easy*: its loss is zero and it teaches nothing. So what the network learns "
     "depends on which triplets it is shown, and FaceNet picks them inside each batch (*online mining*)."
 )
-st.latex(
-    r"\mathcal{L}_{\text{triplet}} = \frac{1}{|T|}\sum_{(a,p,n)\in T}"
-    r"\max\!\big(d(a,p) - d(a,n) + m,\; 0\big),\qquad d(u,v) = \lVert f(x_u) - f(x_v)\rVert_2^2,"
-    r"\quad \lVert f(x)\rVert_2 = 1"
-)
+PAPER = r"\mathcal{L}_{\text{triplet}} = \frac{1}{|T|}\sum_{(a,p,n)\in T}\max\!\big(d(a,p) - d(a,n) + m,\; 0\big)"
+# the seminar slide's formula, as the slide writes it (the margin s subtracted)
+SLIDE = (r"\mathcal{L}_{triplet}(x, x_{pos}, x_{neg}) = \sum_{x \in X} \max(\|f(x) - f(x_{pos})\|^2"
+         r" - \|f(x) - f(x_{neg})\|^2 - s, 0)")
+st.latex(PAPER + r",\qquad d(u,v) = \lVert f(x_u) - f(x_v)\rVert_2^2,\quad \lVert f(x)\rVert_2 = 1")
 st.markdown(
     "- $f(x)$: the network's embedding of $x$, L2-normalised so every point lies on the unit sphere.\n"
     "- $(a, p, n)$: indices of anchor, positive (same class as $a$) and negative (another class).\n"
@@ -56,10 +56,17 @@ with st.expander("Paper, defaults, and where libraries differ", expanded=True):
         "which distance a margin refers to. Untick *squared* below to use plain distances.\n"
         "- **The seminar slide** writes the margin with a minus sign, $\\max(d(a,p) - d(a,n) - s, 0)$; the "
         "margin has to be *added*, or the loss is already zero while the negative is still closer than "
-        "the positive."
+        "the positive. Switch on *As on the slide* below to see both on the same batch."
     )
 
 # ----------------------------------------------------------------------------- instant view
+SLIDE_NOTE = (
+    "The slide's $s$ is the margin $m$ (the same slider), subtracted: a triplet counts only when the negative is "
+    "closer to the anchor than the positive by more than $s$. The slide's loss ignores every semi-hard triplet and "
+    "the hard ones within $s$, the very ones the margin is there to push apart; at $m = 0$ the two agree. Both "
+    "values are means over the batch's triplets (the slide writes a sum over $X$) on the distance chosen above "
+    "(the slide's is squared). The figure and the bars show the paper's loss."
+)
 st.header("Move the margin: which triplets still teach?")
 st.caption("A fixed batch of 12 unit vectors in 2-D (3 classes, the number on each dot). Nothing is "
            "trained here: the loss and its parts are recomputed as you move the controls.")
@@ -79,9 +86,11 @@ def instant_view() -> None:
         positive = st.selectbox("Positive that sets the band", positives, index=positives.index(farthest),
                                 key=f"triplet_positive_{anchor}", format_func=lambda i: f"#{i}",
                                 help="Defaults to the farthest positive, the one batch-hard mining picks.")
-        view = instant.view("triplet", BATCH, anchor, cfg, positive=positive)
-        st.metric("Batch loss (all triplets)", f"{view.loss:.4f}")
-        st.metric("This anchor's loss", f"{view.anchor_loss:.4f}")
+        slide = st.toggle("As on the slide", value=False, key="triplet_slide",
+                          help="The seminar slide's formula (margin subtracted) beside the paper's, and both "
+                               "losses on this batch.")
+        view = instant.view("triplet", BATCH, anchor, cfg, positive=positive, slide=slide)
+        ui.loss_metrics(view, slide=slide, batch="Batch loss (all triplets)")
         counts, mine = view.counts, view.anchor_counts
         st.markdown(
             f"**Whole batch** ({counts['total']} triplets): {counts['easy']} easy · "
@@ -95,6 +104,8 @@ def instant_view() -> None:
                "= hard, between the rings = semi-hard, outside = easy. The rings are drawn as Euclidean "
                "radii; with squared distances the outer one sits at √(d² + m). Marker size = the term's "
                "gradient weight on the anchor; the arrow = the direction gradient descent moves the anchor.")
+    if slide:
+        ui.paper_and_slide(PAPER, SLIDE, SLIDE_NOTE)
     ui.chart(ui.breakdown_figure(view), "triplet_instant_bars")
     ui.end_instant_view(PAGE, LINKS)
 

@@ -18,9 +18,9 @@ from adlab.losses.mining import (
     triplet_counts,
 )
 from adlab.losses.npair import NPairConfig, npair
-from adlab.losses.ntxent import SimCLRConfig, nt_xent
-from adlab.losses.supcon import SupConConfig, supcon
-from adlab.losses.triplet import TripletConfig, triplet
+from adlab.losses.ntxent import SimCLRConfig, nt_xent, nt_xent_slide
+from adlab.losses.supcon import SupConConfig, supcon, supcon_slide
+from adlab.losses.triplet import TripletConfig, triplet, triplet_slide
 
 __all__ = [
     "CATEGORY_NAMES",
@@ -38,9 +38,12 @@ __all__ = [
     "mine_triplets",
     "npair",
     "nt_xent",
+    "nt_xent_slide",
     "pairwise_distances",
     "supcon",
+    "supcon_slide",
     "triplet",
+    "triplet_slide",
     "triplet_counts",
     "uniformity",
 ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -72,6 +72,30 @@ def nt_xent(z1: Tensor, z2: Tensor, *, temperature: float, decoupled: bool = Fal
     return torch.logsumexp(logits, dim=1).mean() - positive.mean()
 
 
+def nt_xent_slide(z1: Tensor, z2: Tensor, *, temperature: float) -> Tensor:
+    r"""The seminar slide's SimCLR loss ("SimCLR loss - InfoNCE"): the positive is not in the denominator.
+
+    The slide writes (``x^1_{pos}``, ``x^2_{pos}``: two views of ``x``)
+
+    .. math:: \mathcal{L}_{simCLR} = -\sum_{x \in X} \log
+              \frac{\exp(f(x^1_{pos}) f(x^2_{pos})/\tau)}{\sum_i \exp(f(x^1_{pos}) f(x^i_{neg})/\tau)}
+
+    With ``z``, ``s_ik`` and ``j(i)`` as in :func:`nt_xent`, every view an anchor as in the paper:
+
+    .. math:: \ell_i = -\log \frac{\exp s_{i j(i)}}{\sum_{k \ne i, j(i)} \exp s_{ik}}, \qquad
+              L = \frac{1}{2N} \sum_{i=1}^{2N} \ell_i
+
+    That is the decoupled loss, ``nt_xent(decoupled=True)`` (DCL, Yeh et al. 2022), not InfoNCE
+    (van den Oord et al. 2018), whose denominator holds the positive as NT-Xent's does. It is below
+    NT-Xent and goes negative once the positive outweighs all negatives; identical embeddings give
+    ``log(2N - 2)``. Returns the mean over the ``2N`` anchors (the slide sums over ``X``).
+
+    Shapes: ``z1``, ``z2`` are ``(N, d)`` with ``N >= 2``; row ``i`` of both are two views of
+    sample ``i``. Returns a 0-d tensor.
+    """
+    return nt_xent(z1, z2, temperature=temperature, decoupled=True)
+
+
 @dataclass(frozen=True)
 class SimCLRConfig:
     """NT-Xent's settings: ``temperature`` ``t > 0`` and ``decoupled`` (DCL: the positive out of the
@@ -128,14 +152,19 @@ def instant_batch() -> CircleBatch:
     return view_batch()
 
 
-def instant_view(batch: CircleBatch, anchor: int, cfg: SimCLRConfig) -> InstantView:
-    """The loss on a :func:`~adlab.instant.view_batch`: the only positive is the other view."""
+def instant_view(batch: CircleBatch, anchor: int, cfg: SimCLRConfig, *, slide: bool = False) -> InstantView:
+    """The loss on a :func:`~adlab.instant.view_batch`: the only positive is the other view.
+    ``slide``: also the seminar slide's loss (:func:`nt_xent_slide`) for the batch and the anchor."""
     anchor = check_anchor(anchor, len(batch.points))
     n = len(batch.points) // 2
     z1, z2 = as_tensor(batch.points[:n]), as_tensor(batch.points[n:])
     loss = nt_xent(z1, z2, temperature=cfg.temperature, decoupled=cfg.decoupled)
     bd = breakdown(cfg, anchor=anchor, z1=z1, z2=z2)
-    return finish(NAME, batch, anchor, float(loss), bd, bd.index, batch.points, batch.points[anchor])
+    extra = {}
+    if slide:  # the anchor's term of the slide's loss = its decoupled breakdown
+        extra = {"slide_loss": float(nt_xent_slide(z1, z2, temperature=cfg.temperature)),
+                 "slide_anchor_loss": breakdown(replace(cfg, decoupled=True), anchor=anchor, z1=z1, z2=z2).loss}
+    return finish(NAME, batch, anchor, float(loss), bd, bd.index, batch.points, batch.points[anchor], **extra)
 
 
 def explore(cfg: SimCLRConfig, pool: ExplorerPool, *, size: int = 64) -> ExplorerResult:

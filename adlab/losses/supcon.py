@@ -82,6 +82,55 @@ def supcon(features: Tensor, labels: Tensor | None, *, temperature: float, varia
     return per_anchor.sum() / has_pos.sum().clamp_min(1)
 
 
+def supcon_slide(features: Tensor, labels: Tensor | None, *, temperature: float) -> Tensor:
+    r"""The seminar slide's SupCon loss: each positive meets the negatives alone.
+
+    The slide writes (``N`` = the anchor's number of positives)
+
+    .. math:: \mathcal{L}_{supcon} = -\sum_{x \in X} \frac1N \sum_{i=1}^{N} \log
+              \frac{\exp(f(x) f(x^i_{pos})/\tau)}{\exp(f(x) f(x^i_{pos})/\tau)
+              + \sum_j \exp(f(x) f(x^j_{neg})/\tau)}
+
+    With ``z``, ``s_ik``, ``P(i)`` as in :func:`supcon` and ``N(i)`` the rows with another label:
+
+    .. math:: \ell_i = -\frac{1}{|P(i)|} \sum_{p \in P(i)} \log
+              \frac{\exp s_{ip}}{\exp s_{ip} + \sum_{n \in N(i)} \exp s_{in}}
+
+    The paper's denominator (:func:`supcon`, ``variant="out"``) holds every row but ``i``, the other
+    positives too; here they are left out, so this is never above the paper's value and equals it
+    when every anchor has exactly one positive (``labels=None``: then it is :func:`nt_xent`). Returns
+    the mean of ``ell_i`` over the anchors with a positive (the slide sums over ``X``), skipping the
+    others as :func:`supcon` does; an anchor without negatives adds 0. Shapes as :func:`supcon`:
+    ``features`` ``(M, d)``, ``labels`` ``(M,)`` or None. Returns a 0-d tensor.
+    """
+    per_anchor, has_pos = _slide_terms(features, labels, temperature=temperature)  # (M,) each
+    return per_anchor.sum() / has_pos.sum().clamp_min(1)
+
+
+def _slide_terms(features: Tensor, labels: Tensor | None, *, temperature: float) -> tuple[Tensor, Tensor]:
+    """``ell_i`` of :func:`supcon_slide` per row ``(M,)`` (0 where skipped) and which rows have a
+    positive ``(M,)`` bool."""
+    check_matrix("features", features, min_rows=2)
+    t = check_positive("temperature", temperature)
+    m = features.shape[0]
+    labels = resolve_labels(features, labels)  # (M,)
+    z = F.normalize(features, dim=1)  # (M, d)
+    self_mask = torch.eye(m, dtype=torch.bool, device=features.device)  # (M, M)
+    logits = (z @ z.T / t).masked_fill(self_mask, -math.inf)  # (M, M), s_ik with k != i
+    logits = logits - logits.max(dim=1, keepdim=True).values.detach()  # row max -> 0 before exp
+    same = labels[:, None] == labels[None, :]  # (M, M)
+    pos, neg = same & ~self_mask, ~same  # (M, M) each
+    n_pos, has_neg = pos.sum(1), neg.any(1)  # (M,) each
+    keep = neg | ~has_neg[:, None]  # (M, M); a row without negatives gets a finite placeholder ...
+    log_neg = torch.logsumexp(logits.masked_fill(~keep, -math.inf), dim=1)  # (M,) log sum_n e^{s_in}
+    log_neg = torch.where(has_neg, log_neg, torch.full_like(log_neg, -math.inf))  # ... dropped here
+    s_pos = logits.masked_fill(~pos, 0.0)  # (M, M): s_ip on the positives, finite elsewhere
+    term = torch.logaddexp(s_pos, log_neg[:, None]) - s_pos  # (M, M): -log(e^s_ip / (e^s_ip + negs))
+    per_anchor = term.masked_fill(~pos, 0.0).sum(1) / n_pos.clamp_min(1)  # (M,)
+    has_pos = n_pos > 0
+    return per_anchor.masked_fill(~has_pos, 0.0), has_pos
+
+
 def resolve_labels(features: Tensor, labels: object) -> Tensor:
     """Checked ``(M,)`` label tensor; ``None`` -> two-view instance labels ``[0..M/2, 0..M/2]``."""
     m = features.shape[0]
@@ -152,14 +201,20 @@ def instant_batch() -> CircleBatch:
     return class_batch()
 
 
-def instant_view(batch: CircleBatch, anchor: int, cfg: SupConConfig) -> InstantView:
+def instant_view(batch: CircleBatch, anchor: int, cfg: SupConConfig, *, slide: bool = False) -> InstantView:
     """The loss on a class batch: every same-class point is a positive (``use_labels`` is not used:
-    the batch's labels are the positives)."""
+    the batch's labels are the positives). ``slide``: also the seminar slide's loss
+    (:func:`supcon_slide`, whatever ``variant``) for the batch and the anchor."""
     anchor = check_anchor(anchor, len(batch.points))
     feats, lab = as_tensor(batch.points), torch.as_tensor(batch.labels)
     loss = supcon(feats, lab, temperature=cfg.temperature, variant=cfg.variant)
     bd = breakdown(cfg, anchor=anchor, features=feats, labels=lab)
-    return finish(NAME, batch, anchor, float(loss), bd, bd.index, batch.points, batch.points[anchor])
+    extra = {}
+    if slide:
+        per_anchor, has_pos = _slide_terms(feats, lab, temperature=cfg.temperature)  # (M,) each
+        extra = {"slide_loss": float(per_anchor.sum() / has_pos.sum().clamp_min(1)),
+                 "slide_anchor_loss": float(per_anchor[anchor])}
+    return finish(NAME, batch, anchor, float(loss), bd, bd.index, batch.points, batch.points[anchor], **extra)
 
 
 def explore(cfg: SupConConfig, pool: ExplorerPool, *, size: int = 64) -> ExplorerResult:

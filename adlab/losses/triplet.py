@@ -65,15 +65,54 @@ def triplet(
     triplet. Returns a 0-d tensor. ``margin`` must be ``>= 0``. The Euclidean distance has a zero
     (not NaN) gradient where two points coincide.
     """
+    v = _violations(anchor, positive, negative, distance)  # (N,)
+    margin = check_non_negative("margin", margin)
+    return (v + margin).clamp_min(0.0).mean()
+
+
+def triplet_slide(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    *,
+    margin: float,
+    distance: EmbeddingDistance | str = SQUARED_EUCLIDEAN,
+) -> Tensor:
+    r"""The seminar slide's triplet loss: the margin ``s`` *subtracted* instead of added.
+
+    The slide writes (sum over the anchors ``x`` of the batch ``X``)
+
+    .. math:: \mathcal{L}_{triplet} = \sum_{x \in X} \max\big(\lVert f(x) - f(x_{pos})\rVert^2
+              - \lVert f(x) - f(x_{neg})\rVert^2 - s,\ 0\big)
+
+    and this returns the mean over the ``N`` triplets, so that it compares with :func:`triplet` term
+    for term (same ``v`` and ``distance``; the slide's distance is the squared one):
+
+    .. math:: L = \frac1N \sum_i \max\big(v(a_i, p_i, n_i) - s,\ 0\big)
+
+    A triplet counts only when the negative is closer than the positive by more than ``s``: the
+    loss ignores the semi-hard triplets and the hard ones within ``s``, the very ones the paper's
+    margin is there to push apart. At ``s = 0`` it equals ``triplet(margin=0)``; for ``s > 0`` it
+    is below ``triplet(margin=s)``.
+
+    Shapes: ``anchor``, ``positive``, ``negative`` are ``(N, d)``; row ``i`` of the three is one
+    triplet. Returns a 0-d tensor. ``margin`` (the slide's ``s``) must be ``>= 0``.
+    """
+    v = _violations(anchor, positive, negative, distance)  # (N,)
+    margin = check_non_negative("margin", margin)
+    return (v - margin).clamp_min(0.0).mean()
+
+
+def _violations(anchor: Tensor, positive: Tensor, negative: Tensor, distance: EmbeddingDistance | str) -> Tensor:
+    """``(N,)`` violations ``v`` of explicit triplets (checked ``(N, d)`` rows), before the margin."""
     check_matrix("anchor", anchor)
     check_matrix("positive", positive)
     check_matrix("negative", negative)
     check_same_shape(anchor=anchor, positive=positive, negative=negative)
-    margin = check_non_negative("margin", margin)
     dist = embedding_distance(distance)
     d_ap = dist.paired(anchor, positive)  # (N,)
     d_an = dist.paired(anchor, negative)  # (N,)
-    return (dist.violation(d_ap, d_an) + margin).clamp_min(0.0).mean()
+    return dist.violation(d_ap, d_an)
 
 
 @dataclass(frozen=True)
@@ -173,13 +212,16 @@ def instant_batch() -> CircleBatch:
     return class_batch()
 
 
-def instant_view(batch: CircleBatch, anchor: int, cfg: TripletConfig, *, positive: int | None = None) -> InstantView:
+def instant_view(batch: CircleBatch, anchor: int, cfg: TripletConfig, *, positive: int | None = None,
+                 slide: bool = False) -> InstantView:
     """The loss on a class batch, with the margin band of one (anchor, positive).
 
     ``loss`` = mean hinge over every valid triplet of the batch (mining strategy "all"); negatives
     are grouped easy / semi-hard / hard relative to ``positive`` (default: the anchor's farthest
     positive, as batch-hard mining picks it). Rings: Euclidean radii ``d(a,p)`` and the band's outer
     edge, ``sqrt(d(a,p)^2 + m)`` for squared distances or ``d(a,p) + m`` for plain ones.
+    ``slide``: also the seminar slide's loss (:func:`triplet_slide`) on the same triplets, for the
+    batch and for the anchor's own ones (``slide_loss``, ``slide_anchor_loss``).
     """
     anchor = check_anchor(anchor, len(batch.points))
     margin, distance = cfg.margin, cfg.geometry
@@ -205,8 +247,16 @@ def instant_view(batch: CircleBatch, anchor: int, cfg: TripletConfig, *, positiv
     mine = torch.bincount(c.category[c.anchor == anchor], minlength=3).tolist()
     anchor_counts = {"easy": mine[0], "semi_hard": mine[1], "hard": mine[2], "total": sum(mine)}
     counts = triplet_counts(emb, lab, margin=margin, distance=distance)
+    extra = {}
+    if slide:
+        mine_t = trip.anchor == anchor  # (T,) the anchor's own triplets, as in its breakdown
+        extra = {"slide_loss": float(triplet_slide(emb[trip.anchor], emb[trip.positive], emb[trip.negative],
+                                                   margin=margin, distance=distance)),
+                 "slide_anchor_loss": float(triplet_slide(emb[trip.anchor[mine_t]], emb[trip.positive[mine_t]],
+                                                          emb[trip.negative[mine_t]], margin=margin,
+                                                          distance=distance)) if mine_t.any() else 0.0}
     return finish(NAME, batch, anchor, float(loss), bd, bd.index, batch.points, batch.points[anchor], groups,
-                  rings=rings, counts=counts, anchor_counts=anchor_counts, positive=int(positive))
+                  rings=rings, counts=counts, anchor_counts=anchor_counts, positive=int(positive), **extra)
 
 
 def explore(cfg: TripletConfig, pool: ExplorerPool, *, size: int = 64) -> ExplorerResult:
