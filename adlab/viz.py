@@ -7,10 +7,12 @@ positive = green, negative = red; triplet categories easy / semi-hard / hard = g
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 from plotly.subplots import make_subplots
 from sklearn.metrics import roc_auc_score, roc_curve
 
@@ -22,6 +24,7 @@ __all__ = [
     "roc_figure",
     "score_histogram_figure",
     "triplet_counts_figure",
+    "template",
     "umap_pair_figure",
 ]
 
@@ -44,9 +47,25 @@ _LEGEND_BELOW = dict(orientation="h", x=0.0, y=-0.12, xanchor="left", yanchor="t
 _LEGEND_INSIDE = dict(x=0.98, y=0.02, xanchor="right", yanchor="bottom", bgcolor="rgba(255,255,255,0.8)")
 
 
+#: the trace types adlab draws: their plotly_white defaults are kept in :func:`template`
+TRACE_TYPES = ("bar", "contour", "heatmap", "histogram", "scatter", "scattergl")
+
+
+@functools.cache
+def template() -> go.layout.Template:
+    """plotly_white as adlab uses it: its layout and the trace defaults of :data:`TRACE_TYPES`, built once.
+
+    Naming ``"plotly_white"`` in a layout makes plotly validate and copy the defaults of all 24 trace
+    types for every figure (about 50 ms each, most of a page's render on a busy server); this object
+    draws the same figures for the types adlab uses at a quarter of that. Never mutated.
+    """
+    white = pio.templates["plotly_white"]
+    return go.layout.Template(layout=white.layout, data={kind: white.data[kind] for kind in TRACE_TYPES})
+
+
 def _style(fig: go.Figure, title: str = "", height: int = 420, legend: dict | None = None) -> go.Figure:
     fig.update_layout(
-        template="plotly_white",
+        template=template(),
         title=dict(text=title, font=dict(size=FONT_SIZE + 4)) if title else None,
         font=dict(size=FONT_SIZE),
         height=height,

@@ -14,6 +14,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from adlab.viz import template
+
 __all__ = ["BREAK", "DETOUR", "ZERO_PAIR", "distance_field_figure", "points_figure"]
 
 FONT_SIZE = 16
@@ -25,7 +27,7 @@ ZERO_PAIR = "#ff7f0e"  # distinct points at distance 0
 
 def _style(fig: go.Figure, title: str, height: int) -> go.Figure:
     fig.update_layout(
-        template="plotly_white",
+        template=template(),
         title=dict(text=title, font=dict(size=FONT_SIZE + 2)) if title else None,
         font=dict(size=FONT_SIZE),
         height=height,

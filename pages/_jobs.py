@@ -181,14 +181,21 @@ def _fraction(status: JobStatus) -> float:
     return 0.9 * min(1.0, max(0.0, status.fraction))
 
 
-def _draw(lines: Any, bar: Any, batch: Batch, statuses: dict[str, JobStatus]) -> None:
+def _draw(lines: Any, bar: Any, batch: Batch, statuses: dict[str, JobStatus], last: tuple | None = None) -> tuple:
+    """Draw the status lines and the bar, unless they would read exactly as ``last`` (what the previous
+    call drew, returned by it): a poll that changes nothing sends nothing to the browser."""
     if len(statuses) == 1:
-        lines.caption(phase_text(next(iter(statuses.values()))))
-        text = None
+        body, text = phase_text(next(iter(statuses.values()))), None
     else:
         text = f"{sum(s.phase in ENDED for s in statuses.values())} of {len(statuses)} done"
-        lines.markdown("\n".join(f"- **{batch.specs[n].label}**: {phase_text(s)}" for n, s in statuses.items()))
-    bar.progress(sum(_fraction(s) for s in statuses.values()) / len(statuses), text=text)
+        body = "\n".join(f"- **{batch.specs[n].label}**: {phase_text(s)}" for n, s in statuses.items())
+    fraction = round(sum(_fraction(s) for s in statuses.values()) / len(statuses), 3)
+    drawn = (body, text, fraction)
+    if drawn != last:
+        if last is None or body != last[0]:
+            (lines.caption if len(statuses) == 1 else lines.markdown)(body)
+        bar.progress(fraction, text=text)
+    return drawn
 
 
 def run_jobs(slot: str, specs: Mapping[str, JobSpec] | None = None, *, page: str, keep: Mapping[str, Any] | None = None,
@@ -218,11 +225,12 @@ def run_jobs(slot: str, specs: Mapping[str, JobSpec] | None = None, *, page: str
         bar = st.progress(0.0, text="submitted")
         st.button("Cancel", key=f"_{slot}_cancel", on_click=cancel, args=(slot, "Training cancelled."),
                   icon=":material/cancel:")
+        drawn = None
         while True:
             for handle in batch.handles.values():
                 handle.touch()
             statuses = {name: handle.status() for name, handle in batch.handles.items()}
-            _draw(lines, bar, batch, statuses)
+            drawn = _draw(lines, bar, batch, statuses, drawn)
             if all(s.phase in ENDED for s in statuses.values()):
                 break
             if wait is not None and time.monotonic() - started > wait:

@@ -1,8 +1,13 @@
-"""The frame of every page: its first call (:func:`begin`), its charts (kept for the downloads), the
-settings container of presenter mode, the device, the file names of downloads."""
+"""The frame of every page: its first call (:func:`begin`), its charts (kept for the downloads, and
+shared between sessions when they show the same thing: :class:`SharedFigures`), the settings container
+of presenter mode, the device, the file names of downloads."""
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import streamlit as st
@@ -19,17 +24,77 @@ except ImportError:  # a page file run on its own (AppTest)
     from _shell import ensure_app_shell as ensure_app_shell
 
 
+class SharedFigures:
+    """Figures built once per server for the same inputs, shared by every session that shows them.
+
+    Building a plotly figure is most of what a page costs the server (plotly validates every property:
+    tens of milliseconds a figure), and sessions are threads of one process: thirty students who open the
+    same link, or attach to the same job, would build the same figures thirty times, one after the other.
+
+    :meth:`get` ``(key, build, owner=)``: ``build()``'s figure for ``key``, built on the first call only.
+    With ``owner`` (a job's result object, which every session attached to that job shares) the entry
+    belongs to that object: it is found only while the object is alive and dropped when it dies.
+    Without, ``key`` must hold every input of ``build`` (settings, content hashes). At most ``size``
+    entries, least recently used out. Figures handed out are never mutated (:func:`chart` only reads them;
+    presenter mode scales a copy, shared the same way).
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = int(size)
+        self.built = 0  # figures built (tests: equal requests build once)
+        self._items: OrderedDict[Hashable, tuple[Any, Any]] = OrderedDict()
+        self._lock = threading.RLock()  # re-entrant: an owner's death may drop its entry in any thread
+
+    def get(self, key: Hashable, build: Callable[[], Any], *, owner: Any = None) -> Any:
+        full = (id(owner), key) if owner is not None else (None, key)
+        with self._lock:
+            entry = self._items.get(full)
+            if entry is not None and (owner is None or entry[0]() is owner):
+                self._items.move_to_end(full)
+                return entry[1]
+        fig = build()  # outside the lock: a miss in two sessions at once builds twice, the same figure
+        ref = weakref.ref(owner, lambda _, k=full: self._drop(k)) if owner is not None else None
+        with self._lock:
+            self._items[full] = (ref, fig)
+            self._items.move_to_end(full)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+            self.built += 1
+        return fig
+
+    def _drop(self, full: Hashable) -> None:
+        with self._lock:
+            entry = self._items.get(full)
+            if entry is not None and entry[0] is not None and entry[0]() is None:
+                del self._items[full]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+@st.cache_resource(show_spinner=False)
+def shared_figures() -> SharedFigures:
+    """The server's one :class:`SharedFigures`."""
+    return SharedFigures()
+
+
 def chart(fig, key: str, container=st) -> None:
     """A plotly figure at full width with adlab.viz's own styling (projector-sized fonts).
 
     The figure is also kept for the page's downloads (:func:`figures_of`); in presenter mode it is
-    drawn with larger fonts and taller.
+    drawn with larger fonts and taller (a scaled copy, made once per figure: :class:`SharedFigures`).
     """
     page = st.session_state.get("_page", key.split("_", 1)[0])
     st.session_state.setdefault("_figures", {}).setdefault(page, {})[key] = fig
     if state.presenting():
-        fig = state.scale_figure(fig)
+        fig = shared_figures().get("presenter", lambda: state.scale_figure(fig), owner=fig)
     container.plotly_chart(fig, key=key, width="stretch", theme=None)
+
+
+def shared_chart(owner: Any, name: Hashable, build: Callable[[], Any], key: str, container=st) -> None:
+    """:func:`chart` of ``build()``, built once per ``owner`` (a job's result) and ``name`` for every
+    session showing that result (``name`` holds whatever else the figure depends on)."""
+    chart(shared_figures().get(name, build, owner=owner), key, container)
 
 
 def figures_of(page: str) -> dict[str, Any]:

@@ -34,7 +34,7 @@ try:
         pick_dataset,
     )
     from pages._instant import Link, explorer, start_from_instant
-    from pages._page import chart, device, file_stem, settings_container
+    from pages._page import device, file_stem, settings_container, shared_chart
 except ImportError:  # a page file run on its own (AppTest)
     from _data import (
         TOY_NOTE,
@@ -47,7 +47,7 @@ except ImportError:  # a page file run on its own (AppTest)
         pick_dataset,
     )
     from _instant import Link, explorer, start_from_instant
-    from _page import chart, device, file_stem, settings_container
+    from _page import device, file_stem, settings_container, shared_chart
 
 
 @dataclass
@@ -170,12 +170,15 @@ def show_run(page: str, stored: dict[str, Any]) -> None:
         col.metric(f"{label} after training", f"{after:.3f}", delta=f"{after - before:+.3f} vs before",
                    help=f"{label} of the kNN score with the untrained (random) encoder: {before:.3f}")
     before2d, after2d = stored["maps"]  # UMAP of the test features, computed by the job
-    hover = [f"class {names[c]}" for c in run.y_test]
-    chart(viz.umap_pair_figure(before2d, after2d, run.is_anomaly, hover=hover), f"{page}_umap")
+    # the figures are built once per run for every session showing it (the same job's result)
+    shared_chart(run, ("umap", tuple(names)), lambda: viz.umap_pair_figure(
+        before2d, after2d, run.is_anomaly, hover=[f"class {names[c]}" for c in run.y_test]), f"{page}_umap")
     left, right = st.columns(2)
-    chart(viz.loss_curve_figure(run.history.step_losses, run.history.epoch_losses), f"{page}_loss_curve", left)
-    chart(viz.roc_figure({"before": (run.is_anomaly, run.scores_before),
-                          "after": (run.is_anomaly, run.scores_after)}), f"{page}_roc", right)
+    shared_chart(run, "loss_curve", lambda: viz.loss_curve_figure(run.history.step_losses, run.history.epoch_losses),
+                 f"{page}_loss_curve", left)
+    shared_chart(run, "roc", lambda: viz.roc_figure({"before": (run.is_anomaly, run.scores_before),
+                                                     "after": (run.is_anomaly, run.scores_after)}),
+                 f"{page}_roc", right)
     st.markdown("**Geometry of the loss space** (Wang & Isola, ICML 2020) — *lower is better for both*: "
                 "alignment = mean squared distance between positive pairs, uniformity = how evenly the "
                 "normalised features cover the sphere. A random encoder squeezes everything into a small "
@@ -187,6 +190,6 @@ def show_run(page: str, stored: dict[str, Any]) -> None:
         col.metric(f"{key.capitalize()} after", f"{after:.3f}", delta=f"{after - before:+.3f}",
                    delta_color="inverse", help=f"before training: {before:.3f}")
     if run.triplet_counts:
-        chart(viz.triplet_counts_figure(run.triplet_counts), f"{page}_counts")
+        shared_chart(run, "counts", lambda: viz.triplet_counts_figure(run.triplet_counts), f"{page}_counts")
         st.caption("As the embedding improves, more triplets become easy (loss 0): semi-hard mining keeps "
                    "the update going by training only on the ones still inside the margin.")
