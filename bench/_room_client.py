@@ -4,7 +4,8 @@ It speaks the protocol the browser speaks (``/_stcore/stream``; BackMsg ``rerun_
 in, both Streamlit's own protobufs), so the server does exactly the work a browser session costs it (the
 script run, the job, every delta), while the client only parses protobufs: no layout, no JavaScript, no
 plotly. What it cannot measure is paint; bench_room.py keeps real Chromium contexts for that (Home's
-first paint, the slider's answer).
+first paint, the slider's answer). Like the browser, it reruns a fragment that asks for it (``auto_rerun``:
+a page following a long job polls it from a ``run_every`` fragment) until told to stop.
 
     s = WsStudent(url, "simclr", "simclr_epochs=20&simclr_seed=3")
     await s.open()                      # first script run of the link, widget ids learnt
@@ -46,6 +47,7 @@ class WsStudent:
         self.bytes_in = 0
         self._ws = None
         self._reader: asyncio.Task | None = None
+        self._timers: dict[str, asyncio.Task] = {}  # fragment id -> its auto-rerun loop
 
     async def open(self) -> None:
         self._ws = await websockets.connect(self.ws_url, subprotocols=["streamlit"], max_size=None,
@@ -56,12 +58,17 @@ class WsStudent:
         if self.exception:
             raise RuntimeError(f"{self.page}: the script raised: {self.exception}")
 
-    async def _rerun(self, trigger: str | None = None) -> None:
+    async def _rerun(self, trigger: str | None = None, fragment: str | None = None) -> None:
         msg = BackMsg()
         cs = msg.rerun_script
         cs.query_string = self.query
         cs.page_name = self.page
         cs.widget_states.SetInParent()
+        if fragment is not None:  # a fragment's own timed rerun, as the browser sends it
+            cs.fragment_id = fragment
+            cs.is_auto_rerun = True
+            await self._ws.send(msg.SerializeToString())
+            return
         if trigger is not None:
             w = cs.widget_states.widgets.add()
             w.id = trigger
@@ -106,11 +113,37 @@ class WsStudent:
                     self._element(fm)
                 elif kind == "page_info_changed":  # the page rewrote its link, as the address bar follows
                     self.query = fm.page_info_changed.query_string
+                elif kind == "new_session" and not fm.metadata.run.fragment_ids:
+                    for fragment in list(self._timers):  # a full run: the browser drops its fragment timers
+                        self._stop_timer(fragment)
+                elif kind == "auto_rerun":
+                    self._start_timer(fm.auto_rerun.fragment_id, fm.auto_rerun.interval)
+                elif kind == "stop_auto_rerun":
+                    for fragment in fm.stop_auto_rerun.fragment_ids:
+                        self._stop_timer(fragment)
                 elif kind == "script_finished" and fm.script_finished in (0, 1):  # not a rerun's early end
                     self._finished_at = time.perf_counter()
                     self.finished.set()
         except websockets.ConnectionClosed:
             pass
+
+    def _start_timer(self, fragment: str, interval: float) -> None:
+        self._stop_timer(fragment)
+
+        async def tick() -> None:
+            try:
+                while True:
+                    await asyncio.sleep(interval)
+                    await self._rerun(fragment=fragment)
+            except (asyncio.CancelledError, websockets.ConnectionClosed):
+                pass
+
+        self._timers[fragment] = asyncio.create_task(tick())
+
+    def _stop_timer(self, fragment: str) -> None:
+        task = self._timers.pop(fragment, None)
+        if task is not None:
+            task.cancel()
 
     def _element(self, fm: ForwardMsg) -> None:
         el = fm.delta.new_element
@@ -131,6 +164,8 @@ class WsStudent:
             self.exception = f"{el.exception.type}: {el.exception.message}"
 
     async def close(self) -> None:
+        for fragment in list(self._timers):
+            self._stop_timer(fragment)
         if self._ws is not None:
             await self._ws.close()
         if self._reader is not None:

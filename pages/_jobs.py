@@ -25,6 +25,8 @@ from adlab.device import pick_device
 from adlab.jobs import JobCancelled, JobFailed, JobHandle, JobManager, JobSpec, JobStatus
 
 POLL_S = 0.25  # between two looks at a running job (each one also tells the manager the page is still open)
+FOLLOW_BLOCK_S = 2.0  # a script run follows its jobs this long, then a fragment does (follow_block_s)
+FOLLOW_EVERY_S = 0.5  # how often that fragment looks
 ENDED = ("done", "failed", "cancelled")
 WAIT_KEY = "_jobs_wait_s"  # tests: the longest one script run follows its jobs (absent: until they end)
 OWNER_KEY = "_jobs_owner"
@@ -219,29 +221,37 @@ def run_jobs(slot: str, specs: Mapping[str, JobSpec] | None = None, *, page: str
         return None
     show_warning()
     wait = st.session_state.get(WAIT_KEY)
+    limit = float(wait) if wait is not None else follow_block_s()
     started = time.monotonic()
-    with st.status(title, expanded=True) as box:
+    holder = st.empty()
+    with holder.container(), st.status(title, expanded=True) as box:
         lines = st.container(key=f"_{slot}_job_status").empty()  # the status line (a browser test reads it)
         bar = st.progress(0.0, text="submitted")
         st.button("Cancel", key=f"_{slot}_cancel", on_click=cancel, args=(slot, "Training cancelled."),
                   icon=":material/cancel:")
-        drawn = None
+        drawn, statuses = None, {}
         while True:
-            for handle in batch.handles.values():
-                handle.touch()
-            statuses = {name: handle.status() for name, handle in batch.handles.items()}
+            statuses = _look(batch)
             drawn = _draw(lines, bar, batch, statuses, drawn)
             if all(s.phase in ENDED for s in statuses.values()):
                 break
-            if wait is not None and time.monotonic() - started > wait:
-                return None  # a test looks at the running job; the next script run follows it again
+            if time.monotonic() - started > limit:
+                break
             time.sleep(POLL_S)
-        done, retry = _collect(batch, statuses)
-        if done.results:
-            box.update(label=summary(done) if summary else f"Done in {done.seconds:.1f} s", state="complete",
-                       expanded=False)
-        else:
-            box.update(label="Training failed" if done.errors else "Cancelled", state="error", expanded=True)
+        ended = all(s.phase in ENDED for s in statuses.values())
+        if ended:
+            done, retry = _collect(batch, statuses)
+            if done.results:
+                box.update(label=summary(done) if summary else f"Done in {done.seconds:.1f} s", state="complete",
+                           expanded=False)
+            else:
+                box.update(label="Training failed" if done.errors else "Cancelled", state="error", expanded=True)
+    if not ended:
+        if wait is not None:
+            return None  # a test looks at the running job; the next script run follows it again
+        holder.empty()  # the jobs go on: a fragment follows them, so this script run ends and the page's
+        _follow(slot, title)  # other fragments (the instant views) answer at once while they train
+        return None
     if retry:
         st.session_state[_retry_key(slot)] = (batch, done.errors)
         _offer_retry(slot)
@@ -252,6 +262,46 @@ def run_jobs(slot: str, specs: Mapping[str, JobSpec] | None = None, *, page: str
         st.info(message or "Training cancelled.", icon=":material/cancel:")
     st.session_state.pop(_key(slot), None)  # last: a rerun that stops the drawing above finds the jobs again
     return done if done.results else None
+
+
+def follow_block_s() -> float:
+    """How long one script run follows its jobs before a fragment takes over: ``ADLAB_FOLLOW_BLOCK_S``
+    seconds (default 2; ``inf``: to the end, as the AppTest tests do, which cannot drive a timed fragment)."""
+    try:
+        value = float(os.environ.get("ADLAB_FOLLOW_BLOCK_S", FOLLOW_BLOCK_S))
+    except ValueError:
+        return FOLLOW_BLOCK_S
+    return value if value >= 0 else FOLLOW_BLOCK_S
+
+
+def _look(batch: Batch) -> dict[str, JobStatus]:
+    """Tell the manager the page is still open, and read each job's status."""
+    for handle in batch.handles.values():
+        handle.touch()
+    return {name: handle.status() for name, handle in batch.handles.items()}
+
+
+@st.fragment(run_every=FOLLOW_EVERY_S)
+def _follow(slot: str, title: str) -> None:
+    """The status box of jobs that outlast :func:`follow_block_s`, redrawn every :data:`FOLLOW_EVERY_S`.
+
+    A script run that waits for a job holds back every fragment rerun of its session (Streamlit queues
+    them behind it), so a student's own instant view would freeze while the room trains. This fragment
+    polls instead; once the jobs have ended (or were cancelled) it reruns the whole page, whose
+    :func:`run_jobs` then collects them at once. While the tab is open it keeps the jobs touched.
+    """
+    batch = pending(slot)
+    if batch is None:
+        st.rerun(scope="app")  # cancelled (the button below): the page says so
+    statuses = _look(batch)
+    if all(s.phase in ENDED for s in statuses.values()):
+        st.rerun(scope="app")
+    with st.status(title, expanded=True):
+        lines = st.container(key=f"_{slot}_job_status_live").empty()
+        bar = st.progress(0.0)
+        st.button("Cancel", key=f"_{slot}_stop", on_click=cancel, args=(slot, "Training cancelled."),
+                  icon=":material/cancel:")
+        _draw(lines, bar, batch, statuses)
 
 
 def _collect(batch: Batch, statuses: dict[str, JobStatus]) -> tuple[Done, bool]:

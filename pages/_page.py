@@ -13,8 +13,10 @@ from typing import Any
 import streamlit as st
 
 try:
+    from pages import _jobs as jobs
     from pages import _state as state
 except ImportError:  # a page file run on its own (AppTest)
+    import _jobs as jobs
     import _state as state
 try:
     from pages._data import current_upload
@@ -126,6 +128,12 @@ def _link_check(key: str, value: Any) -> str | None:
                     "in the sidebar (Your data), then pick it in the Dataset box: the other settings of the link "
                     "are restored.")
     return None
+
+
+def hint(slot: str, text: str) -> None:
+    """What to press to see results (``st.info``), unless the slot's job is running: its status box says so."""
+    if jobs.pending(slot) is None:
+        st.info(text)
 
 
 def settings_container():

@@ -34,7 +34,7 @@ try:
         pick_dataset,
     )
     from pages._instant import Link, explorer, start_from_instant
-    from pages._page import device, file_stem, settings_container, shared_chart
+    from pages._page import device, file_stem, hint, settings_container, shared_chart
 except ImportError:  # a page file run on its own (AppTest)
     from _data import (
         TOY_NOTE,
@@ -47,7 +47,7 @@ except ImportError:  # a page file run on its own (AppTest)
         pick_dataset,
     )
     from _instant import Link, explorer, start_from_instant
-    from _page import device, file_stem, settings_container, shared_chart
+    from _page import device, file_stem, hint, settings_container, shared_chart
 
 
 @dataclass
@@ -116,7 +116,7 @@ def live_run(page: str, loss: str, knobs: Callable[[], dict[str, Any]], *, epoch
         _export.section(page, lambda: _export.contrastive_files(page, stored), stem=file_stem(page, stored))
         explorer(page, stored)
     else:
-        st.info("Press **Train** to learn an embedding from the normal classes and see what it does to "
+        hint(page, "Press **Train** to learn an embedding from the normal classes and see what it does to "
                 "anomaly detection.")
 
 

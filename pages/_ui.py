@@ -42,7 +42,16 @@ try:
         paper_and_slide,
         start_from_instant,
     )
-    from pages._page import begin, chart, device, ensure_app_shell, figures_of, file_stem, settings_container
+    from pages._page import (
+        begin,
+        chart,
+        device,
+        ensure_app_shell,
+        figures_of,
+        file_stem,
+        hint,
+        settings_container,
+    )
     from pages._training import FormResult, live_run, run_and_store, show_run, train_form
 except ImportError:  # a page file run on its own (AppTest)
     import _state as state
@@ -76,5 +85,14 @@ except ImportError:  # a page file run on its own (AppTest)
         paper_and_slide,
         start_from_instant,
     )
-    from _page import begin, chart, device, ensure_app_shell, figures_of, file_stem, settings_container
+    from _page import (
+        begin,
+        chart,
+        device,
+        ensure_app_shell,
+        figures_of,
+        file_stem,
+        hint,
+        settings_container,
+    )
     from _training import FormResult, live_run, run_and_store, show_run, train_form

@@ -101,7 +101,7 @@ if stored is not None:  # a run that just ended
 
 stored = st.session_state.get(f"{PAGE}_run")
 if not stored:
-    st.info("Press **Train** to fit CSI on the normal digits and score the test set.")
+    ui.hint(PAGE, "Press **Train** to fit CSI on the normal digits and score the test set.")
     st.stop()
 
 m.show_results(PAGE, stored, score_text="Score = −s_CSI.")

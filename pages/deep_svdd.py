@@ -126,7 +126,7 @@ if done is not None:
 
 stored = st.session_state.get(f"{PAGE}_run")
 if not stored:
-    st.info("Press **Train** to fit Deep SVDD on the normal classes and score the test set.")
+    ui.hint(PAGE, "Press **Train** to fit Deep SVDD on the normal classes and score the test set.")
     st.stop()
 
 st.markdown(f"Results of the run with the guards **{stored['guards']}**.")

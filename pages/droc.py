@@ -94,7 +94,7 @@ if stored is not None:  # a run that just ended
 
 stored = st.session_state.get(f"{PAGE}_run")
 if not stored:
-    st.info("Press **Train** to learn the representation on the normal classes and score the test set.")
+    ui.hint(PAGE, "Press **Train** to learn the representation on the normal classes and score the test set.")
     st.stop()
 
 run = stored["run"]

@@ -1,8 +1,13 @@
 """Shared test fixtures: where the real data lives, and the repository root."""
 
+import os
 from pathlib import Path
 
 import pytest
+
+# AppTest cannot drive a timed fragment: a page under test follows its jobs to the end in one script run
+# (the app hands a long job to a fragment after 2 s: pages/_jobs.py, tested on its own with this at 0).
+os.environ.setdefault("ADLAB_FOLLOW_BLOCK_S", "inf")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"

@@ -42,7 +42,8 @@ def server():
          "--server.port", str(port), "--server.address", "127.0.0.1",
          "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "ADLAB_WORKERS": "1"},  # one worker process for the jobs: a queue forms, as on 2 cores
+        # one worker process for the jobs: a queue forms, as on 2 cores; the app's own way of following a job
+        env={**{k: v for k, v in os.environ.items() if k != "ADLAB_FOLLOW_BLOCK_S"}, "ADLAB_WORKERS": "1"},
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
@@ -528,7 +529,7 @@ MEASURED = ROOT / "artifacts" / "room_measurements.json"
 
 def _status_line(page, slot="simclr") -> str:
     """The job's status line in the page's status box ('' when there is none)."""
-    box = page.locator(f".st-key-_{slot}_job_status")
+    box = page.locator(f'[class*="st-key-_{slot}_job_status"]')  # the script run's box, then the fragment's
     return box.first.inner_text() if box.count() else ""
 
 

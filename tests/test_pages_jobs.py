@@ -177,3 +177,46 @@ def test_a_failure_inside_the_job_shows_the_librarys_message():
     assert not at.exception, at.exception
     assert [e.value for e in at.error] == [" ".join(str(raised.value).split())]
     assert "_demo_retry" not in [b.key for b in at.button], "bad settings are not retried"
+
+
+def test_a_long_job_is_followed_by_a_fragment_so_the_page_stays_live(monkeypatch):
+    """In the app a script run follows its job for ADLAB_FOLLOW_BLOCK_S seconds, then a ``run_every``
+    fragment does: the script run ends, so the page's instant view answers while its own job trains."""
+    monkeypatch.setenv("ADLAB_FOLLOW_BLOCK_S", "0")
+    at = AppTest.from_file(str(ROOT / "pages" / f"{PAGE}.py"), default_timeout=240).run()  # no _jobs_wait_s: as the app
+    _settings(at, epochs=60, seed=11)
+    at.button(key=f"{PAGE}_train").click().run()
+    assert not at.exception, at.exception
+    handle = _handle(at)
+    assert handle.status().phase in RUNNING, "the script run ended while the job runs"
+    assert at.button(key=f"_{PAGE}_stop"), "the fragment's status box, with its Cancel button"
+    before = _batch_loss(at)
+    at.slider(key=f"{PAGE}_tau").set_value(0.1).run()
+    assert not at.exception, at.exception
+    assert _batch_loss(at) != before and handle.status().phase in RUNNING, "the instant view answered mid-job"
+    assert _handle(at) is handle
+
+    deadline = time.time() + 240
+    while f"{PAGE}_run" not in at.session_state and time.time() < deadline:
+        time.sleep(0.5)
+        at.run()  # the browser reruns the fragment every FOLLOW_EVERY_S; once the job ended it reruns the page
+        assert not at.exception, at.exception
+    run = at.session_state[f"{PAGE}_run"]["run"]
+    assert run.config.train.epochs == 60 and f"_job_{PAGE}" not in at.session_state
+    assert any(m.label == "AUROC after training" for m in at.metric)
+
+
+def test_the_fragments_cancel_button_stops_the_job(monkeypatch):
+    monkeypatch.setenv("ADLAB_FOLLOW_BLOCK_S", "0")
+    at = AppTest.from_file(str(ROOT / "pages" / f"{PAGE}.py"), default_timeout=240).run()  # no _jobs_wait_s: as the app
+    _settings(at, epochs=100, seed=12)
+    at.button(key=f"{PAGE}_train").click().run()
+    handle = _handle(at)
+    at.button(key=f"_{PAGE}_stop").click().run()
+    assert not at.exception, at.exception
+    assert any("cancelled" in i.value for i in at.info), [i.value for i in at.info]
+    assert handle.status().phase == "cancelled"
+
+
+def _batch_loss(at: AppTest) -> str:
+    return next(m.value for m in at.metric if m.label.startswith("Batch loss"))
