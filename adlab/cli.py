@@ -8,8 +8,12 @@
 * files are read by :func:`adlab.data.load_upload`, the loader behind the app's upload (``.csv``,
   ``.tsv``, ``.txt``, ``.npz``, ``.npy``, ``.mat``, ``.zip``; nothing is unpickled); labelled tables
   follow GOAD's protocol: half of the normal rows train; test = the other half plus every anomaly;
-  F1 at the true contamination (y in {0, 1}: 1 = anomalous; other labels: ``--normal-class``);
-  a ZIP of images (one folder per class) is one-class like the image sets;
+  F1 at the true contamination (y in {0, 1}: 1 = anomalous; other labels: ``--normal-class``).
+  ``--split official`` (the default) trains on the first half of the normal rows in file order, as
+  the official GOAD code loads ODDS Thyroid and Arrhythmia, so the seed changes only the
+  initialisation; ``--split random`` permutes the normal rows with the seed first
+  (:data:`adlab.data.split.GOAD_SPLITS`). A ZIP of images (one folder per class) is one-class like
+  the image sets;
 * image sets and toy sets are one-class: train on the normal class of the training split and
   score the test split (an IDX folder holding only the test files, and the built-in sets, are cut
   in halves by the seed).
@@ -56,6 +60,7 @@ class Problem:
     X_all: np.ndarray | None = None  # labelled files: every row and its 0/1 label (protocol detection)
     y_all: np.ndarray | None = None
     name: str = ""
+    split: str | None = None  # labelled tables: the GOAD split used ("official" or "random"); else None
 
 
 class CLIError(ValueError):
@@ -80,12 +85,14 @@ def _one_class(ds, normal_class: str | None, seed: int, default: str | int = 0) 
     return Problem(split.X_train, split.X_test, split.anomalous_test, f"{ds.name}, normal class {name!r}")
 
 
-def _file_problem(path: Path, *, normal_class: str | None, seed: int, label_column: str | None) -> Problem:
+def _file_problem(path: Path, *, normal_class: str | None, seed: int, label_column: str | None,
+                  split: str | None) -> Problem:
     """A user's file, read by :func:`adlab.data.load_upload` (the app's upload reads it the same way).
 
-    Tables follow GOAD's protocol: y in {0, 1} (ODDS, 1 = anomaly) as is; other labels are made
-    binary with ``normal_class`` (default: a class named normal / 0 / inlier, else the largest).
-    Images (a ZIP, or 4-D arrays) are one-class like the built-in image sets.
+    Tables follow GOAD's protocol with ``split`` (None: ``"official"``, normals in file order): y in
+    {0, 1} (ODDS, 1 = anomaly) as is; other labels are made binary with ``normal_class`` (default: a
+    class named normal / 0 / inlier, else the largest). Images (a ZIP, or 4-D arrays) are one-class
+    like the built-in image sets.
     """
     from adlab.data import goad_tabular_split, load_upload
 
@@ -98,6 +105,7 @@ def _file_problem(path: Path, *, normal_class: str | None, seed: int, label_colu
     ds = upload.to_dataset()
     normal = _normal_name(ds, normal_class)
     if upload.kind == "image":
+        _no_split(split, f"images ({path.name})")
         return _one_class(ds, normal, seed)
     if set(names) <= {"0", "1"} and normal_class is None:
         y01 = np.asarray([int(names[c]) for c in upload.y])  # ODDS: 1 = anomaly
@@ -105,10 +113,19 @@ def _file_problem(path: Path, *, normal_class: str | None, seed: int, label_colu
     else:
         y01 = (upload.y != names.index(normal)).astype(np.int64)
         how = f"normal class {normal!r}, every other class anomalous"
-    X_train, X_test, is_anomaly = goad_tabular_split(upload.X, y01, seed=seed)
+    split = split or "official"
+    X_train, X_test, is_anomaly = goad_tabular_split(upload.X, y01, seed=seed, split=split)
+    order = "normals in file order" if split == "official" else "normals permuted with the seed"
     return Problem(X_train, X_test, is_anomaly,
-                   f"{path.name}, GOAD protocol (half of the normals train; {how})",
-                   X_all=upload.X, y_all=y01, name=path.name)
+                   f"{path.name}, GOAD protocol, {split} split (half of the normals train, {order}; {how})",
+                   X_all=upload.X, y_all=y01, name=path.name, split=split)
+
+
+def _no_split(split: str | None, what: str) -> None:
+    """``--split`` picks the rows of GOAD's tabular protocol: a CLIError where the data takes another protocol."""
+    if split is not None:
+        raise CLIError(f"--split applies to labelled tables (GOAD's protocol) only, not to {what}, which are "
+                       "split one-class: drop --split")
 
 
 def _normal_name(ds, normal_class: str | None) -> str:
@@ -120,10 +137,16 @@ def _normal_name(ds, normal_class: str | None) -> str:
 
 
 def load_problem(spec: str, *, normal_class: str | None = None, seed: int = 0,
-                 label_column: str | None = None) -> Problem:
-    """Turn a ``--data`` SPEC into a train/test problem (see the module docstring)."""
+                 label_column: str | None = None, split: str | None = None) -> Problem:
+    """Turn a ``--data`` SPEC into a train/test problem (see the module docstring).
+
+    ``split`` (``"official"``, the default for a labelled table, or ``"random"``) picks the training
+    half of GOAD's tabular protocol; for data that is split one-class it must be None (CLIError).
+    """
     from adlab import data
 
+    if spec == "digits" or spec.startswith(("toy:", "mnist-idx:", "torchvision:")):
+        _no_split(split, f"{spec.split(':')[0]} data")
     if spec == "digits":
         return _one_class(data.load_digits(), normal_class, seed)
     if spec.startswith("toy:"):
@@ -154,7 +177,7 @@ def load_problem(spec: str, *, normal_class: str | None = None, seed: int = 0,
     if path.suffix.lower() in data.ACCEPTED_EXTENSIONS or path.is_file():
         if not path.is_file():
             raise CLIError(f"no such file: {path}")
-        return _file_problem(path, normal_class=normal_class, seed=seed, label_column=label_column)
+        return _file_problem(path, normal_class=normal_class, seed=seed, label_column=label_column, split=split)
     raise CLIError(
         f"unknown data SPEC {spec!r}: use digits, toy:NAME, mnist-idx:DIR, torchvision:NAME:DIR, "
         f"or a path to a file ({', '.join(data.ACCEPTED_EXTENSIONS)})"
@@ -188,7 +211,8 @@ def _fit(args: argparse.Namespace) -> dict:
     from adlab.metrics import evaluate
 
     device = str(pick_device(args.device))
-    problem = load_problem(args.data, normal_class=args.normal_class, seed=args.seed, label_column=args.label_column)
+    problem = load_problem(args.data, normal_class=args.normal_class, seed=args.seed, label_column=args.label_column,
+                           split=args.split)
     kind = "image" if problem.X_train.ndim == 4 else "tabular"
     if args.scheduler:  # the same fit as one job on the cluster: the same numbers
         from adlab.sweep import remote_fit
@@ -227,6 +251,7 @@ def _fit(args: argparse.Namespace) -> dict:
         "device": device,
         "seed": args.seed,
         "protocol": protocol,
+        "split": problem.split,
     }
 
 
@@ -307,14 +332,17 @@ def _print_scores(result: dict) -> None:
 def _write_card(args, problem: Problem, detector, metrics: dict, seconds: float, device: str,
                 protocol: str | None) -> None:
     """The Markdown run card, with the paper's number beside ours when the protocol is the paper's."""
+    from adlab.data.split import goad_split_note
     from adlab.export import run_card
 
+    split = {"split": goad_split_note(problem.split)} if problem.split else {}
     card = run_card(
         title=f"{args.method} on {args.data}", dataset=args.data, dataset_note=problem.description,
         config=detector.get_params(), seed=args.seed, device=device, seconds=seconds, metrics=metrics,
         n_train=len(problem.X_train), n_test=len(problem.X_test), n_anomalies=int(problem.is_anomaly.sum()),
         method=args.method, protocol=protocol,
-        extra={"command": "python -m adlab " + " ".join(sys.argv[1:]) if sys.argv[1:] else "python -m adlab"},
+        extra={**split,
+               "command": "python -m adlab " + " ".join(sys.argv[1:]) if sys.argv[1:] else "python -m adlab"},
     )
     try:
         Path(args.card).write_text(card)
@@ -325,6 +353,7 @@ def _write_card(args, problem: Problem, detector, metrics: dict, seconds: float,
 def _parser() -> argparse.ArgumentParser:
     """The argument parser; the method choices are the detectors registered now (:mod:`adlab.registry`)."""
     from adlab import registry
+    from adlab.data.split import GOAD_SPLITS
 
     methods = registry.detector_names()
     parser = _Parser(prog="python -m adlab", description="adlab anomaly detectors")
@@ -337,6 +366,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="normal class (image sets: default 0; files: default a class named normal/0, else the largest)")
     fit.add_argument("--epochs", type=int, default=None, help="training epochs (deep methods)")
     fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--split", default=None, choices=tuple(GOAD_SPLITS),
+                     help="labelled tables (GOAD's protocol): official (default) = the first half of the normal rows "
+                          "in file order trains, as the official GOAD code loads ODDS Thyroid and Arrhythmia (the "
+                          "seed changes only the initialisation); random = the normal rows permuted with the seed")
     fit.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     fit.add_argument("--label-column", default=None, help="CSV/TSV files: the label column (default: guessed)")
     fit.add_argument("--card", default=None, metavar="FILE", help="also write a Markdown run card to FILE")

@@ -8,7 +8,8 @@ from typing import Any
 
 import streamlit as st
 
-from adlab.data import DataError, Dataset, Split, goad_split, load_digits, make_toy, one_class_split
+from adlab.data import DataError, Dataset, Split, load_digits, make_toy, one_class_split
+from adlab.data import split as splits
 
 DATASETS = ("digits", "toy:blobs", "toy:moons", "toy:rings")
 DATASET_LABELS = {
@@ -147,23 +148,25 @@ def _builtin_split(name: str, normal: tuple[str, ...], anomalous: tuple[str, ...
 
 
 def make_split(name: str, normal: tuple[str, ...], anomalous: tuple[str, ...], seed: int, *,
-               protocol: str = "one-class", max_test: int = MAX_TEST, anomaly_share: float | None = None) -> Split:
+               protocol: str = "one-class", max_test: int = MAX_TEST, anomaly_share: float | None = None,
+               goad_split: str = "official") -> Split:
     """The one-class split of a dataset (built-in ones cached on the classes, the seed and the caps).
 
     An uploaded file trains on at most :data:`MAX_TRAIN_UPLOAD` normal rows and tests on at most
     ``max_test`` rows, so a page stays interactive; the CLI uses every row. ``anomaly_share``: the
     anomalies' largest share of the test set (a seeded sample of them; None keeps them all).
     ``protocol="goad"``:
-    GOAD's tabular split (:func:`adlab.data.goad_split`), uncapped; too large a set is an error that
+    GOAD's tabular split (:func:`adlab.data.goad_split`; ``goad_split`` = ``"official"``, the normal rows
+    in file order, or ``"random"``, permuted with the seed), uncapped; too large a set is an error that
     points to the CLI rather than a silently different protocol.
     """
     if protocol == "goad":
-        split = goad_split(load_dataset(name), list(normal), seed=seed)
+        split = splits.goad_split(load_dataset(name), list(normal), seed=seed, split=goad_split)
         if len(split.X_train) > MAX_TRAIN_UPLOAD or len(split.X_test) > MAX_TEST_GOAD:
             raise DataError(
                 f"GOAD's protocol on this dataset trains on {len(split.X_train):,} rows and tests on "
                 f"{len(split.X_test):,}; a page keeps to {MAX_TRAIN_UPLOAD:,} and {MAX_TEST_GOAD:,}. Run it from the "
-                "command line instead: python -m adlab fit goad --data YOUR_FILE")
+                f"command line instead: python -m adlab fit goad --data YOUR_FILE --split {goad_split}")
         return split
     if not name.startswith("upload:"):
         return _builtin_split(name, normal, anomalous, seed, max_test, anomaly_share)

@@ -16,6 +16,7 @@ import numpy as np
 import streamlit as st
 
 from adlab import export, registry
+from adlab.data.split import goad_split_note
 from adlab.detectors.base import DeepDetector
 
 try:
@@ -26,8 +27,6 @@ except ImportError:  # a page file run on its own
     from _page import figures_of
 
 Files = dict[str, bytes | str]
-GOAD_NOTE = ("GOAD's tabular protocol: half of the normal rows (permuted by the seed) train; test = the other half "
-             "plus every anomaly; F1 at the true contamination")
 PROTOCOL_NOTE = ("the app's one-class split (a seeded half of the rows trains on the normal classes; at most "
                  f"{pdata.MAX_TEST} test rows)")
 
@@ -97,7 +96,8 @@ def detector_files(page: str, stored: dict[str, Any]) -> Files:
         dataset_note=_classes_note(stored), config=params, seed=int(params.get("seed", 0)), device=device,
         seconds=run.fit_seconds, metrics=run.metrics, n_train=len(split.X_train), n_test=len(split.X_test),
         n_anomalies=int(run.is_anomaly.sum()), method=run.method, protocol=stored.get("paper_protocol"),
-        extra={"split": GOAD_NOTE if stored.get("protocol") == "goad" else protocol_note(stored),
+        extra={"split": goad_split_note(stored.get("goad_split") or "official") if stored.get("protocol") == "goad"
+               else protocol_note(stored),
                "scoring time (s)": f"{run.score_seconds:.2f}"})
     return files
 

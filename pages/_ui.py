@@ -51,6 +51,7 @@ try:
         file_stem,
         hint,
         settings_container,
+        shared_chart,
     )
     from pages._training import FormResult, live_run, run_and_store, show_run, train_form
 except ImportError:  # a page file run on its own (AppTest)
@@ -94,5 +95,6 @@ except ImportError:  # a page file run on its own (AppTest)
         file_stem,
         hint,
         settings_container,
+        shared_chart,
     )
     from _training import FormResult, live_run, run_and_store, show_run, train_form

@@ -33,6 +33,8 @@ def test_json_line_has_the_promised_fields():
         (["fit", "knn", "--data", "/no/such/file.mat"], "no such file"),
         (["fit", "knn", "--data", "mnist-idx:/no/such/folder"], "mnist"),
         (["fit", "knn", "--data", "digits", "--epochs", "3"], "epochs"),
+        (["fit", "knn", "--data", "digits", "--split", "random"], "--split applies to labelled tables"),
+        (["fit", "knn", "--data", "digits", "--split", "shuffled"], "invalid choice"),
     ],
 )
 def test_bad_input_is_one_line_on_stderr_and_status_2(args, words, capsys):
@@ -50,6 +52,8 @@ def test_labelled_file_follows_goads_protocol(tmp_path):
     problem = load_problem(str(tmp_path / "toy.npz"), seed=0)
     assert len(problem.X_train) == 100  # half of the normals
     assert len(problem.X_test) == 100 + 20 and problem.is_anomaly.sum() == 20
+    np.testing.assert_array_equal(problem.X_train, X[:100])  # official split: the normals in file order
+    assert problem.split == "official"  # tests/test_goad_protocol.py: --split random, the JSON line, the card
     assert main(["fit", "iforest", "--data", str(tmp_path / "toy.npz"), "--json"]) == 0
 
 
@@ -101,11 +105,13 @@ def test_run_card_names_the_papers_number_on_thyroid(shared_data, tmp_path, caps
     thyroid = shared_data / "odds" / "thyroid.mat"
     assert main(["fit", "goad", "--data", str(thyroid), "--card", str(card), "--json"]) == 0
     result = json.loads(capsys.readouterr().out.splitlines()[-1])
-    assert result["protocol"] == "goad-tabular:thyroid"
+    assert result["protocol"] == "goad-tabular:thyroid" and result["split"] == "official"
+    assert result["n_train"] == 1839 and result["n_test"] == 1933  # the official loader's halves
     # the quick defaults (M = 32, 1 epoch) work on real rows: 0.96 here; M = 16 / 10 epochs gave 0.50
     assert result["auroc"] > 0.9
     text = card.read_text()
     assert "74.5" in text and "Bergman" in text and f"{result['f1']:.4f}" in text
+    assert "official split: the normal rows in file order" in text
 
 
 def test_mnist_sized_images_get_the_mnist_presets(shared_data, tmp_path, capsys):

@@ -272,17 +272,20 @@ def test_goad_tabular_split():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(50, 3))
     y = np.r_[np.zeros(40, int), np.ones(10, int)]
-    X_train, X_test, is_anomaly = goad_tabular_split(X, y, seed=3)
+    X_train, X_test, is_anomaly = goad_tabular_split(X, y, seed=3, split="random")
     assert X_train.shape == (20, 3) and X_test.shape == (30, 3)
     assert is_anomaly.sum() == 10 and not is_anomaly[:20].any()
     rows = {tuple(r) for r in X_train}
     assert not rows & {tuple(r) for r in X_test}  # disjoint
-    again = goad_tabular_split(X, y, seed=3)
+    again = goad_tabular_split(X, y, seed=3, split="random")
     np.testing.assert_array_equal(again[0], X_train)
-    file_order = goad_tabular_split(X, y, shuffle=False)
+    file_order = goad_tabular_split(X, y, seed=3)  # the default: the official loader's file order
     np.testing.assert_array_equal(file_order[0], X[:20])
+    np.testing.assert_array_equal(file_order[1], X[20:])
     with pytest.raises(DataError, match="y"):
         goad_tabular_split(X, y + 1)
+    with pytest.raises(ValueError, match="split must be one of 'official', 'random'"):
+        goad_tabular_split(X, y, split="shuffled")
 
 
 def test_goad_split_is_the_tabular_protocol_as_a_split():
@@ -292,13 +295,15 @@ def test_goad_split_is_the_tabular_protocol_as_a_split():
     y = np.r_[np.zeros(40, np.int64), np.ones(6, np.int64), np.full(4, 2, np.int64)]
     ds = Dataset(X=rng.normal(size=(50, 3)).astype(np.float32), y=y, class_names=("ok", "bad", "worse"),
                  name="t", kind="tabular")
-    split = goad_split(ds, ["ok"], seed=1)
-    assert len(split.X_train) == 20 and (split.y_train == 0).all()
-    assert len(split.X_test) == 20 + 10 and split.anomalous_test.sum() == 10  # every other row is an anomaly
-    assert not set(split.train_index) & set(split.test_index)
-    np.testing.assert_array_equal(split.X_test, ds.X[split.test_index])
-    X_train, X_test, is_anomaly = goad_tabular_split(ds.X, (ds.y != 0).astype(int), seed=1)
-    np.testing.assert_array_equal(X_train, split.X_train)  # the same rows as the array form
-    np.testing.assert_array_equal(is_anomaly, split.anomalous_test)
+    for how in ("official", "random"):
+        split = goad_split(ds, ["ok"], seed=1, split=how)
+        assert len(split.X_train) == 20 and (split.y_train == 0).all()
+        assert len(split.X_test) == 20 + 10 and split.anomalous_test.sum() == 10  # every other row is an anomaly
+        assert not set(split.train_index) & set(split.test_index)
+        np.testing.assert_array_equal(split.X_test, ds.X[split.test_index])
+        X_train, X_test, is_anomaly = goad_tabular_split(ds.X, (ds.y != 0).astype(int), seed=1, split=how)
+        np.testing.assert_array_equal(X_train, split.X_train)  # the same rows as the array form
+        np.testing.assert_array_equal(is_anomaly, split.anomalous_test)
+    np.testing.assert_array_equal(goad_split(ds, ["ok"], seed=1).train_index, np.arange(20))  # file order
     with pytest.raises(DataError, match="no anomaly class"):
         goad_split(ds, ["ok", "bad", "worse"])

@@ -9,7 +9,7 @@ import numpy as np
 
 from .types import DataError, Dataset
 
-__all__ = ["Split", "goad_split", "goad_tabular_split", "one_class_split"]
+__all__ = ["GOAD_SPLITS", "Split", "goad_split", "goad_split_note", "goad_tabular_split", "one_class_split"]
 
 
 def _no_index() -> np.ndarray:
@@ -191,30 +191,55 @@ def _names(ds: Dataset, classes: Iterable[int]) -> str:
     return ", ".join(repr(ds.class_names[c]) for c in classes)
 
 
-def _goad_rows(y01: np.ndarray, seed: int, shuffle: bool) -> tuple[np.ndarray, np.ndarray]:
+#: GOAD's tabular protocol, two ways to pick the training half of the normal rows (``split=``):
+#: ``"official"`` as lironber/GOAD's data_loader.py loads ODDS Thyroid and Arrhythmia (the seed then
+#: changes only the initial weights, the maps W_m and the batch order), ``"random"`` seeded.
+GOAD_SPLITS: dict[str, str] = {
+    "official": "the normal rows in file order, the first half trains (as the official GOAD code loads "
+                "Thyroid and Arrhythmia; the seed changes only the initial weights, the maps and the batch order)",
+    "random": "the normal rows permuted with the seed, the first half trains",
+}
+
+
+def goad_split_note(split: str) -> str:
+    """One line on GOAD's tabular protocol with ``split`` (a key of :data:`GOAD_SPLITS`), for a run card."""
+    _check_goad_split(split)
+    return (f"GOAD's tabular protocol, {split} split: {GOAD_SPLITS[split]}; test = the other half plus every "
+            "anomaly; F1 at the true contamination")
+
+
+def _check_goad_split(split: str) -> None:
+    if split not in GOAD_SPLITS:
+        raise ValueError(f"split must be one of {', '.join(map(repr, GOAD_SPLITS))}, got {split!r}")
+
+
+def _goad_rows(y01: np.ndarray, seed: int, split: str) -> tuple[np.ndarray, np.ndarray]:
     """Row indices of GOAD's protocol: (train = half of the normals, test = the other half + every anomaly)."""
+    _check_goad_split(split)
     normal, anomalous = np.flatnonzero(y01 == 0), np.flatnonzero(y01 == 1)
     if len(normal) < 4 or len(anomalous) < 1:
         raise DataError(
             f"y needs at least 4 normal rows and 1 anomaly, got {len(normal)} and {len(anomalous)}"
         )
-    if shuffle:
+    if split == "random":
         normal = normal[np.random.default_rng(seed).permutation(len(normal))]
     n_train = len(normal) // 2
     return normal[:n_train], np.concatenate([normal[n_train:], anomalous])
 
 
 def goad_tabular_split(
-    X: np.ndarray, y: np.ndarray, *, seed: int = 0, shuffle: bool = True
+    X: np.ndarray, y: np.ndarray, *, seed: int = 0, split: str = "official"
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """GOAD's tabular protocol (Zong et al. 2018's DAGMM protocol): train on half of the normals.
 
-    ``y``: 0 = normal, 1 = anomaly (ODDS labels). The normal rows are permuted with ``seed``
-    (``shuffle=False``: kept in file order, as the official Thyroid/Arrhythmia loader does) and
-    cut in half (``n_train = n_normal // 2``); test = the other normal half followed by every
-    anomaly. Returns ``(X_train (n_train, d), X_test (n_test, d), is_anomaly (n_test,) bool)``.
-    The F1 threshold then sits at the ``100 * n_normal_test / n_test`` percentile of the test
-    scores (:func:`adlab.metrics.f1_at_contamination` with the test anomaly fraction).
+    ``y``: 0 = normal, 1 = anomaly (ODDS labels). ``split="official"`` (the default) keeps the normal
+    rows in file order, as the official loader does for Thyroid and Arrhythmia (lironber/GOAD,
+    data_loader.py: ``norm_samples[:n_train]``), so ``seed`` does not change the rows;
+    ``split="random"`` permutes them with ``seed`` first. Either way they are cut in half
+    (``n_train = n_normal // 2``); test = the other normal half followed by every anomaly. Returns
+    ``(X_train (n_train, d), X_test (n_test, d), is_anomaly (n_test,) bool)``. The F1 threshold then
+    sits at the ``100 * n_normal_test / n_test`` percentile of the test scores
+    (:func:`adlab.metrics.f1_at_contamination` with the test anomaly fraction).
     """
     X = np.asarray(X)
     y = np.asarray(y).reshape(-1)
@@ -222,14 +247,16 @@ def goad_tabular_split(
         raise DataError(f"X and y must have the same number of rows, got {len(X)} and {len(y)}")
     if not np.isin(y, (0, 1)).all():
         raise DataError("y must hold 0 (normal) and 1 (anomaly) only")
-    train, test = _goad_rows(y, seed, shuffle)
+    train, test = _goad_rows(y, seed, split)
     return X[train], X[test], y[test] == 1
 
 
-def goad_split(ds: Dataset, normal_classes: int | str | Iterable[int | str], *, seed: int = 0) -> Split:
+def goad_split(ds: Dataset, normal_classes: int | str | Iterable[int | str], *, seed: int = 0,
+               split: str = "official") -> Split:
     """GOAD's tabular protocol as a :class:`Split`: the rows of ``normal_classes`` are normal, every
-    other row is an anomaly; half of the normal rows (permuted by ``seed``) train, the test set is
-    the other half plus **every** anomaly (uncapped, so F1 at the true contamination is the paper's)."""
+    other row is an anomaly; half of the normal rows train (the first half in the dataset's row order,
+    or with ``split="random"`` after a permutation by ``seed``: :func:`goad_tabular_split`), the test set
+    is the other half plus **every** anomaly (uncapped, so F1 at the true contamination is the paper's)."""
     normal = _class_indices(ds, normal_classes, "normal_classes")
     if not normal:
         raise DataError("normal_classes is empty: pick at least one normal class")
@@ -237,7 +264,7 @@ def goad_split(ds: Dataset, normal_classes: int | str | Iterable[int | str], *, 
     if not anomaly:
         raise DataError("no anomaly class left: leave at least one class out of normal_classes")
     y01 = (~np.isin(ds.y, normal)).astype(np.int64)
-    train, test = _goad_rows(y01, int(seed), shuffle=True)
+    train, test = _goad_rows(y01, int(seed), split)
     return Split(
         X_train=ds.X[train], y_train=ds.y[train], X_test=ds.X[test], y_test=ds.y[test],
         anomalous_test=y01[test] == 1, contaminated_train=np.zeros(len(train), bool),
