@@ -1,0 +1,452 @@
+"""Where augmentation runs out: the seminar's conclusion as one experiment.
+
+The seminar ends: hard augmentations make negatives, soft ones and the normal samples make
+positives, and data that is hard to augment is hard for these methods. Here that is measured:
+the contrastive methods (SimCLR + kNN on its encoder features, DROC, CSI where it applies) and the
+transformation classifier GOAD against three shallow baselines on the raw input (kNN, Isolation
+Forest, OC-SVM), on images (scikit-learn's 8x8 digits) and on tables (scikit-learn's bundled
+breast-cancer and wine sets, or a table the user uploads), with SimCLR's augmentation strength
+swept from 0 (the two views are the input itself) to 2 (twice the default magnitudes,
+:func:`adlab.augment.default_augment`).
+
+Protocols (:func:`make_split`):
+
+* images: one-class halves (:func:`adlab.data.one_class_split`): one digit is normal, the other
+  nine are the anomalies, the whole test half is scored (AUROC does not depend on the anomalies'
+  share, and all of them make it less noisy);
+* tables: GOAD's tabular protocol (:func:`adlab.data.goad_split`): half of the normal rows (a
+  permutation seeded by the run's seed) train; the test set is the other half plus every anomaly.
+  Rows are z-scored with the training rows' mean and standard deviation (the noise and masking
+  views assume standardised features); a larger upload is cut to a seeded sample of
+  :data:`MAX_TRAIN` training and :data:`MAX_TEST` test rows (same share of anomalies).
+
+Runs for the job kind ``"lesson"`` (:mod:`adlab.jobs.work`) are listed in :data:`JOBS`: one call
+of :func:`run_methods` and one of :func:`sweep_strength` per data set. :func:`verdict` writes the
+page's conclusion from the numbers. Plain torch + numpy + scikit-learn; never imports streamlit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from adlab import registry
+from adlab.augment import Transform, default_augment
+from adlab.data import DataError, Dataset, Split, goad_split, load_digits, one_class_split
+from adlab.detectors.scaling import zscore_stats
+
+__all__ = ["BASELINES", "BUILTIN", "CONTRASTIVE", "JOBS", "STRENGTHS", "DataRun", "RunsOutConfig",
+           "Source", "Sweep", "augmentation", "aurocs", "builtin", "family", "label", "load", "make_split",
+           "methods_for", "run_methods", "simclr_config", "source_from_upload", "strength_grid",
+           "sweep_strength", "table", "verdict", "view_change"]
+
+#: the functions a ``"lesson"`` job may run
+JOBS: tuple[str, ...] = ("run_methods", "sweep_strength")
+
+#: built-in data sets (no download): name -> (title, kind, normal classes)
+BUILTIN: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "digits": ("digits (8×8 images)", "image", ("3",)),
+    "breast_cancer": ("breast cancer (table)", "tabular", ("benign",)),
+    "wine": ("wine (table)", "tabular", ("class_0",)),
+}
+STRENGTHS: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5, 2.0)  # the sweep; the chosen strength is added
+CONTRASTIVE: tuple[str, ...] = ("simclr", "droc", "csi")  # augmentations define their positives
+TRANSFORMING: tuple[str, ...] = ("goad",)  # classifies transformations; needs no label-preserving view
+BASELINES: tuple[str, ...] = ("knn", "iforest", "ocsvm")  # shallow, on the raw input
+SIMCLR_LABEL = "SimCLR + kNN"
+MAX_TRAIN = 2000
+MAX_TEST = 2000
+MIN_NORMAL_ROWS = 12  # half of them train: kNN's k = 5 needs at least 6
+TIE = 0.005  # AUROC differences below this are called a tie
+CHANCE = 0.5
+
+
+@dataclass(frozen=True)
+class RunsOutConfig:
+    """Everything but the data and the augmentation strength; small epochs so that a default run
+    (digits and breast cancer, every method, the sweep) takes a few seconds on two CPU cores.
+
+    ``simclr_epochs`` (batch 128, lr 1e-3 as the SimCLR page, which trains 20 epochs; 10 here: on digit 3
+    the sweep's AUROCs moved by at most 0.005, on breast cancer they stayed below 0.55), ``droc_epochs`` and ``droc_batch_size``
+    (quick: 20 epochs of 32; on digit 3, seeds 0 and 1, 5 epochs of 64 gave AUROC 0.986 and 0.970 in
+    half the time), ``goad_image_epochs`` (quick: 10; on rows GOAD keeps its official single epoch),
+    ``csi_epochs`` (quick: 15; digit 3, seed 0: 0.976 at 10, 0.980 at 15); ``seed`` (split, weights,
+    batch order), ``device``.
+    """
+
+    seed: int = 0
+    simclr_epochs: int = 10
+    droc_epochs: int = 5
+    droc_batch_size: int = 64
+    goad_image_epochs: int = 5
+    csi_epochs: int = 10
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.seed, (int, np.integer)) or isinstance(self.seed, bool) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+        for name in ("simclr_epochs", "droc_epochs", "droc_batch_size", "goad_image_epochs", "csi_epochs"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A data set for a run: a built-in ``name`` (the worker loads it), or an uploaded ``table``
+    (``name`` = its upload key); ``normal``: the normal classes, every other class is anomalous."""
+
+    name: str
+    normal: tuple[str, ...]
+    table: Dataset | None = None
+    title: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.title or BUILTIN.get(self.name, (self.name,))[0]
+
+
+@dataclass(frozen=True)
+class DataRun:
+    """Every method but SimCLR on one data set: ``auroc`` / ``seconds`` (fit + scoring) by method."""
+
+    source: str
+    title: str
+    kind: str
+    protocol: str
+    n_train: int
+    n_test: int
+    n_anomalies: int
+    auroc: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """SimCLR + kNN at each augmentation strength: ``auroc[i]`` at ``strengths[i]``; ``untrained``
+    is the same encoder before training (same seed, so the same for every strength); ``change[i]``
+    how far a view moves from its input at ``strengths[i]`` (:func:`view_change` on training rows)."""
+
+    source: str
+    strengths: tuple[float, ...]
+    auroc: tuple[float, ...]
+    untrained: float
+    seconds: tuple[float, ...]
+    change: tuple[float, ...] = ()
+
+    def _index(self, strength: float) -> int:
+        for i, s in enumerate(self.strengths):
+            if abs(s - strength) < 1e-9:
+                return i
+        raise ValueError(f"strength {strength!r} was not swept; swept: {self.strengths}")
+
+    def at(self, strength: float) -> float:
+        """The AUROC at ``strength`` (one of :attr:`strengths`; ``ValueError`` otherwise)."""
+        return self.auroc[self._index(strength)]
+
+    def change_at(self, strength: float) -> float:
+        """How far a view moves from its input at ``strength`` (:func:`view_change`)."""
+        return self.change[self._index(strength)]
+
+
+# ----------------------------------------------------------------------------- data
+def builtin(name: str) -> Dataset:
+    """A built-in data set of :data:`BUILTIN`, bundled with scikit-learn (nothing is downloaded).
+
+    ``breast_cancer``: 569 rows x 30 features, classes benign (357) and malignant (212); ``wine``:
+    178 rows x 13 features, cultivars class_0 (59), class_1 (71), class_2 (48); ``digits``: 1797
+    grey 8x8 images (:func:`adlab.data.load_digits`).
+    """
+    if name == "digits":
+        return load_digits()
+    if name == "breast_cancer":
+        from sklearn.datasets import load_breast_cancer
+
+        data = load_breast_cancer()  # target 0 = malignant, 1 = benign
+        y = (data.target == 0).astype(np.int64)  # 0 = benign, 1 = malignant
+        return Dataset(np.asarray(data.data, np.float32), y, ("benign", "malignant"), name, "tabular")
+    if name == "wine":
+        from sklearn.datasets import load_wine
+
+        data = load_wine()
+        return Dataset(np.asarray(data.data, np.float32), data.target.astype(np.int64),
+                       tuple(str(n) for n in data.target_names), name, "tabular")
+    raise ValueError(f"data set must be one of {', '.join(BUILTIN)}, got {name!r}")
+
+
+def source_from_upload(upload: Any, key: str, normal: str | None = None) -> Source:
+    """A :class:`Source` for an uploaded file (an :class:`adlab.data.Upload`), or a ``DataError``
+    saying why this page cannot use it: images, no labels, one class, too few normal rows.
+    ``normal`` = the normal class (default: the file's likely normal class)."""
+    if upload.kind != "tabular":
+        raise DataError(f"{upload.name} holds images; this page sets tables against the built-in images, so "
+                        "upload a table (CSV/TSV with a label column, or NPZ/MAT with X and y)")
+    if upload.y is None:
+        raise DataError(f"{upload.name} has no labels: choose its label column under Your data in the sidebar "
+                        "(AUROC needs to know which rows are anomalies)")
+    ds = upload.to_dataset()
+    if len(ds.class_names) < 2:
+        raise DataError(f"{upload.name} has a single class ({ds.class_names[0]!r}): the label column must tell "
+                        "normal rows from anomalies; choose another label column or add anomalous rows")
+    normal = ds.likely_normal_class() if normal is None else normal
+    if normal not in ds.class_names:
+        raise DataError(f"{upload.name} has no class {normal!r}; its classes: {', '.join(ds.class_names)}")
+    n_normal = int(np.count_nonzero(ds.y == ds.class_names.index(normal)))
+    if n_normal < MIN_NORMAL_ROWS:
+        raise DataError(f"{upload.name} has {n_normal} rows of the normal class {normal!r}; half of them train, "
+                        f"so it needs at least {MIN_NORMAL_ROWS}")
+    return Source(key, (normal,), ds, title=f"{upload.name} (your table)")
+
+
+def load(source: Source) -> Dataset:
+    return source.table if source.table is not None else builtin(source.name)
+
+
+def make_split(source: Source, seed: int) -> tuple[Split, str]:
+    """The split of ``source`` and one sentence naming its protocol (see the module docstring)."""
+    ds = load(source)
+    if ds.kind == "image":
+        split = one_class_split(ds, list(source.normal), None, seed=seed)
+        n_anom = int(split.anomalous_test.sum())
+        return split, (f"one-class halves: class {', '.join(source.normal)} is normal ({len(split.X_train)} "
+                       f"training images), the other classes are anomalies; the whole test half is scored "
+                       f"({len(split.X_test)} images, {n_anom} anomalous)")
+    split = goad_split(ds, list(source.normal), seed=seed, split="random")
+    capped = len(split.X_train) > MAX_TRAIN or len(split.X_test) > MAX_TEST
+    if capped:
+        split = _cap(split, seed)
+    mean, scale = zscore_stats(split.X_train)  # (d,) each: the training rows' statistics only
+    split = replace(split, X_train=((split.X_train - mean) / scale).astype(np.float32),
+                    X_test=((split.X_test - mean) / scale).astype(np.float32))
+    n_anom = int(split.anomalous_test.sum())
+    text = (f"GOAD's tabular protocol: a seeded half of the {', '.join(source.normal)} rows trains ({len(split.X_train)}), "
+            f"the test set is the other half plus every anomaly ({len(split.X_test)} rows, {n_anom} anomalous); "
+            "rows z-scored with the training rows' statistics")
+    if capped:
+        text += f"; a seeded sample of at most {MAX_TRAIN:,} training and {MAX_TEST:,} test rows"
+    return split, text
+
+
+def _cap(split: Split, seed: int) -> Split:
+    """At most MAX_TRAIN training and MAX_TEST test rows, seeded, keeping the test set's anomaly share."""
+    rng = np.random.default_rng(seed)
+    train = np.sort(rng.permutation(len(split.X_train))[:MAX_TRAIN])
+    test = np.arange(len(split.X_test))
+    if len(test) > MAX_TEST:
+        anom = np.flatnonzero(split.anomalous_test)
+        k = min(max(1, round(MAX_TEST * len(anom) / len(test))), MAX_TEST - 1)
+        norm = np.flatnonzero(~split.anomalous_test)
+        test = np.sort(np.concatenate([rng.choice(norm, MAX_TEST - k, replace=False), rng.choice(anom, k, replace=False)]))
+    return replace(split, X_train=split.X_train[train], y_train=split.y_train[train],
+                   contaminated_train=split.contaminated_train[train], train_index=split.train_index[train],
+                   X_test=split.X_test[test], y_test=split.y_test[test], anomalous_test=split.anomalous_test[test],
+                   test_index=split.test_index[test])
+
+
+# ----------------------------------------------------------------------------- methods
+def methods_for(kind: str) -> tuple[str, ...]:
+    """The methods run on data of ``kind``, in display order (CSI takes images only)."""
+    found = [m for m in (*CONTRASTIVE, *TRANSFORMING, *BASELINES)
+             if m == "simclr" or kind in registry.detector(m).kinds]
+    return tuple(found)
+
+
+def label(method: str) -> str:
+    return SIMCLR_LABEL if method == "simclr" else registry.detector(method).label
+
+
+def family(method: str) -> str:
+    if method in CONTRASTIVE:
+        return "contrastive"
+    return "transformations" if method in TRANSFORMING else "raw-input baseline"
+
+
+def _spec(method: str, split: Split, cfg: RunsOutConfig) -> Any:
+    from adlab.experiment import MethodSpec
+
+    overrides: dict[str, Any] = {}
+    if method == "droc":
+        overrides.update(epochs=cfg.droc_epochs, batch_size=cfg.droc_batch_size)
+    elif method == "csi":
+        overrides["epochs"] = cfg.csi_epochs
+    elif method == "goad" and split.kind == "image":
+        overrides["epochs"] = cfg.goad_image_epochs
+    return MethodSpec.quick(method, split.kind, input_shape=split.X_train.shape[1:], seed=cfg.seed, **overrides)
+
+
+def simclr_config(strength: float, cfg: RunsOutConfig) -> Any:
+    """SimCLR (NT-Xent, tau 0.5) with views from ``default_augment(kind, strength=strength)``."""
+    from adlab.contrastive import ContrastiveConfig
+    from adlab.train import TrainConfig
+
+    _check_strength(strength)
+    train = TrainConfig(epochs=cfg.simclr_epochs, batch_size=128, lr=1e-3, seed=int(cfg.seed), device=cfg.device)
+    return ContrastiveConfig.for_loss("simclr", train, augment_strength=float(strength))
+
+
+def augmentation(kind: str, strength: float) -> Transform:
+    """The views SimCLR trains on at ``strength``: :func:`adlab.augment.default_augment` (0 = identity)."""
+    _check_strength(strength)
+    return default_augment(kind, strength=float(strength))
+
+
+def view_change(X: np.ndarray, kind: str, strength: float, *, seed: int = 0) -> float:
+    """Mean ``||t(x) - x|| / ||x||`` over the rows of ``X`` for one draw of :func:`augmentation`: how far a
+    view moves from its input (0 at strength 0)."""
+    import torch
+
+    x = torch.as_tensor(np.asarray(X), dtype=torch.float32)
+    view = augmentation(kind, strength)(x, torch.Generator().manual_seed(int(seed)))
+    diff = (view - x).reshape(len(x), -1).norm(dim=1)  # (n,)
+    return float((diff / x.reshape(len(x), -1).norm(dim=1).clamp_min(1e-12)).mean())
+
+
+def _check_strength(strength: float) -> None:
+    if not (isinstance(strength, (int, float, np.floating)) and 0.0 <= float(strength) <= 2.0):
+        raise ValueError(f"strength must lie in [0, 2], got {strength!r}")
+
+
+def strength_grid(strength: float) -> tuple[float, ...]:
+    """:data:`STRENGTHS` with ``strength`` added (sorted): the sweep that also gives the chosen point."""
+    _check_strength(strength)
+    return tuple(sorted({*STRENGTHS, round(float(strength), 6)}))
+
+
+# ----------------------------------------------------------------------------- the jobs
+def _phase(progress: Any, text: str) -> None:
+    if progress is not None:
+        progress.phase(text)  # raises adlab.jobs.progress.Stopped once the job was cancelled
+
+
+def _hooks(progress: Any) -> dict[str, Any]:
+    return {} if progress is None else {"callbacks": [progress.callback], "cancel": progress.cancel}
+
+
+def run_methods(source: Source, cfg: RunsOutConfig, *, progress: Any = None) -> DataRun:
+    """Fit every method but SimCLR (:func:`methods_for`) on ``source``'s split; AUROC and seconds each."""
+    from adlab.experiment import run_detector
+
+    split, protocol = make_split(source, cfg.seed)
+    todo = [m for m in methods_for(split.kind) if m != "simclr"]
+    auroc, seconds = {}, {}
+    for i, method in enumerate(todo, start=1):
+        _phase(progress, f"training {label(method)} on {source.label} ({i} of {len(todo)})")
+        start = time.perf_counter()
+        run = run_detector(split, _spec(method, split, cfg), device=cfg.device, before=False, **_hooks(progress))
+        seconds[method] = time.perf_counter() - start
+        auroc[method] = float(run.metrics["auroc"])
+    return DataRun(source.name, source.label, split.kind, protocol, len(split.X_train), len(split.X_test),
+                   int(split.anomalous_test.sum()), auroc, seconds)
+
+
+def sweep_strength(source: Source, cfg: RunsOutConfig, strengths: Sequence[float] = STRENGTHS, *,
+                   progress: Any = None) -> Sweep:
+    """SimCLR + kNN (cosine, k = 5, encoder features) trained at each strength on ``source``'s split."""
+    from adlab.contrastive import run_contrastive
+
+    grid = tuple(float(s) for s in strengths)
+    if not grid:
+        raise ValueError("strengths is empty: give at least one strength in [0, 2]")
+    split, _ = make_split(source, cfg.seed)
+    auroc, seconds, untrained = [], [], float("nan")
+    change = tuple(view_change(split.X_train[:256], split.kind, s, seed=cfg.seed) for s in grid)
+    for i, s in enumerate(grid, start=1):
+        _phase(progress, f"training SimCLR at strength {s:g} on {source.label} ({i} of {len(grid)})")
+        start = time.perf_counter()
+        run = run_contrastive(split, simclr_config(s, cfg), **_hooks(progress))
+        seconds.append(time.perf_counter() - start)
+        auroc.append(float(run.metrics_after["auroc"]))
+        untrained = float(run.metrics_before["auroc"])
+    return Sweep(source.name, grid, tuple(auroc), untrained, tuple(seconds), change)
+
+
+# ----------------------------------------------------------------------------- reading the numbers
+def aurocs(run: DataRun, sweep: Sweep | None, strength: float) -> dict[str, float]:
+    """Every method's AUROC on one data set, SimCLR's at ``strength``, in :func:`methods_for` order."""
+    found = dict(run.auroc)
+    if sweep is not None:
+        found["simclr"] = sweep.at(strength)
+    return {m: found[m] for m in methods_for(run.kind) if m in found}
+
+
+def table(results: Sequence[tuple[DataRun, Sweep | None]], strength: float) -> dict[str, list]:
+    """The page's table: one row per method, one AUROC column per data set (None where it does not run)."""
+    scores = [aurocs(run, sweep, strength) for run, sweep in results]
+    order = [m for m in (*CONTRASTIVE, *TRANSFORMING, *BASELINES) if any(m in s for s in scores)]
+    out: dict[str, list] = {"method": [label(m) for m in order], "family": [family(m) for m in order]}
+    for (run, _), s in zip(results, scores, strict=True):
+        out[run.title] = [round(s[m], 3) if m in s else None for m in order]
+    return out
+
+
+def _compare(a: float, b: float) -> str:
+    d = a - b
+    return "ties with" if abs(d) < TIE else ("beats" if d > 0 else "trails")
+
+
+def verdict(results: Sequence[tuple[DataRun, Sweep | None]], strength: float) -> list[str]:
+    """The conclusion, one Markdown sentence or two per item, computed from the numbers (never fixed text)."""
+    lines, gaps = [], {"image": [], "tabular": []}
+    for run, sweep in results:
+        a = aurocs(run, sweep, strength)
+        knn = a["knn"]
+        con = {m: v for m, v in a.items() if m in CONTRASTIVE}
+        best = max(con, key=con.get)
+        gap = con[best] - knn
+        gaps[run.kind].append(gap)
+        if gap < -TIE:
+            head = (f"**{run.title}: raw kNN wins.** kNN on the raw input scores {knn:.3f}; the best contrastive "
+                    f"method, {label(best)}, {con[best]:.3f} ({gap:+.3f}).")
+        elif gap > TIE:
+            head = (f"**{run.title}: {label(best)} beats raw kNN**, {con[best]:.3f} against {knn:.3f} "
+                    f"({gap:+.3f}).")
+        else:
+            head = (f"**{run.title}: a tie.** {label(best)} {con[best]:.3f}, raw kNN {knn:.3f} (within {TIE}).")
+        top = max(a, key=a.get)
+        head += f" Best of all here: {label(top)}, {a[top]:.3f}."
+        if "goad" in a:
+            head += (f" GOAD, which learns to tell its transformations apart instead of relying on views that keep "
+                     f"a sample's meaning, {_compare(a['goad'], knn)} raw kNN ({a['goad']:.3f}).")
+        low = [m for m, v in a.items() if v < CHANCE]
+        if low:
+            head += (" Below chance (0.5): " + ", ".join(f"{label(m)} {a[m]:.3f}" for m in low)
+                     + ": these features rank the anomalies as more normal than the normal test points.")
+        lines.append(head)
+        if sweep is not None and len(sweep.strengths) > 1:
+            lines.append(_sweep_sentence(run, sweep, knn))
+    if gaps["image"] and gaps["tabular"]:
+        img, tab = float(np.mean(gaps["image"])), float(np.mean(gaps["tabular"]))
+
+        def word(g: float) -> str:
+            return f"leads raw kNN by {g:.3f}" if g > 0 else f"trails raw kNN by {-g:.3f}"
+
+        text = (f"**Images against tables.** On each data set, the best contrastive method {word(img)} on images "
+                f"and {word(tab)} on tables (means over the data sets of each kind).")
+        if tab < img - 0.05:
+            text += (" That is the seminar's conclusion in numbers: where no augmentation keeps a sample's meaning, "
+                     "the positives and negatives are defined badly and the learned features lose to distances on "
+                     "the raw input.")
+        else:
+            text += " In this run the tables are not clearly harder for them than the images."
+        lines.append(text)
+    return lines
+
+
+def _sweep_sentence(run: DataRun, sweep: Sweep, knn: float) -> str:
+    a = np.asarray(sweep.auroc)
+    best = int(np.argmax(a))
+    text = (f"*{run.title}, augmentation strength:* SimCLR's AUROC goes from {a[0]:.3f} at strength "
+            f"{sweep.strengths[0]:g} to {a[-1]:.3f} at {sweep.strengths[-1]:g} (best {a[best]:.3f} at "
+            f"{sweep.strengths[best]:g}; untrained encoder {sweep.untrained:.3f}).")
+    reach = [s for s, v in zip(sweep.strengths, a, strict=True) if v >= knn - TIE]
+    if not reach:
+        text += f" No strength reaches raw kNN ({knn:.3f})."
+    else:
+        text += f" Within {TIE} of raw kNN ({knn:.3f}) or above it: strength {', '.join(f'{s:g}' for s in reach)}."
+    if (a < sweep.untrained - TIE).all():
+        text += " Every strength ends below the untrained encoder: training made the features worse."
+    return text
