@@ -21,7 +21,7 @@ from typing import Any
 
 import streamlit as st
 
-GLOBAL_KEYS = ("device", "present", "upload_label", "upload_size")
+GLOBAL_KEYS = ("device", "present", "lang", "upload_label", "upload_size")
 _DEFAULTS = {"device": "auto", "present": False, "upload_label": "(guess)", "upload_size": "keep"}
 # keys whose values are not settings: buttons, stored results, internal flags. Keys that start with "_"
 # are never settings either; a button's key must end with one of these suffixes or hold one of the
