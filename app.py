@@ -60,9 +60,14 @@ PAGES = {
         st.Page("pages/goad.py", title="GOAD", icon=":material/shuffle:"),
         st.Page("pages/droc.py", title="DROC", icon=":material/science:"),
         st.Page("pages/csi.py", title="CSI", icon=":material/rotate_right:"),
+        st.Page("pages/csi_shift.py", title="Which augmentation is a shift?", icon=":material/flip:"),
         st.Page("pages/compare.py", title="Compare", icon=":material/leaderboard:"),
     ],
+    "Conclusion": [
+        st.Page("pages/conclusion.py", title="Where augmentation runs out", icon=":material/block:"),
+    ],
 }
+REFERENCE = [st.Page("pages/glossary.py", title="Glossary (한국어 / English)", icon=":material/translate:")]
 
 with st.sidebar:
     choices = ["auto", *available_devices()]
@@ -81,7 +86,7 @@ with st.sidebar:
                    "the sidebar closed when the link is opened. The link in the address bar carries it.")
     upload.sidebar()
 
-ORDER = [page for group in PAGES.values() for page in group]  # the seminar's order
+ORDER = [page for group in PAGES.values() for page in group]  # the seminar's order (the glossary is beside it)
 
 
 def _leave_presenter_mode() -> None:
@@ -91,13 +96,16 @@ def _leave_presenter_mode() -> None:
 def presenter_bar(current: st.Page) -> None:
     """Presenter mode's bar at the top of every page: previous and next page in the app's order,
     where we are, and the way out (the sidebar stays reachable through the header's button too)."""
-    index = next((i for i, p in enumerate(ORDER) if p.url_path == current.url_path), 0)
+    index = next((i for i, p in enumerate(ORDER) if p.url_path == current.url_path), None)
     with st.container(key="adlab_presenter_bar"):
         back, where, forward, leave = st.columns([2.8, 2.6, 2.8, 2.4], vertical_alignment="center")
-        if index > 0:
+        if index is None:  # a page beside the path (the glossary): only the way out
+            where.markdown(f"**{current.title}**")
+        elif index > 0:
             back.page_link(ORDER[index - 1], label=f"Previous: {ORDER[index - 1].title}", icon=":material/arrow_back:")
-        where.markdown(f"**{index + 1} / {len(ORDER)}** · {current.title}")
-        if index < len(ORDER) - 1:
+        if index is not None:
+            where.markdown(f"**{index + 1} / {len(ORDER)}** · {current.title}")
+        if index is not None and index < len(ORDER) - 1:
             forward.page_link(ORDER[index + 1], label=f"Next: {ORDER[index + 1].title}",
                               icon=":material/arrow_forward:")
         leave.button("Leave presenter mode", key="present_leave", on_click=_leave_presenter_mode,
@@ -105,7 +113,7 @@ def presenter_bar(current: st.Page) -> None:
                      help="Back to the normal view: the settings, the sidebar and the usual text size.")
 
 
-page = st.navigation(PAGES)
+page = st.navigation({**PAGES, "Reference": REFERENCE})
 jobs.leave_others(page.url_path)  # leaving a page cancels its jobs; the page's own go on
 if state.presenting():
     presenter_bar(page)  # (each page's ui.begin adds the presenter CSS)

@@ -48,6 +48,7 @@ class WsStudent:
         self._ws = None
         self._reader: asyncio.Task | None = None
         self._timers: dict[str, asyncio.Task] = {}  # fragment id -> its auto-rerun loop
+        self.page_hash = ""  # the page's script hash, as the last full run named it (a fragment rerun needs it)
 
     async def open(self) -> None:
         self._ws = await websockets.connect(self.ws_url, subprotocols=["streamlit"], max_size=None,
@@ -64,7 +65,8 @@ class WsStudent:
         cs.query_string = self.query
         cs.page_name = self.page
         cs.widget_states.SetInParent()
-        if fragment is not None:  # a fragment's own timed rerun, as the browser sends it
+        if fragment is not None:  # a fragment's own timed rerun, as the browser sends it (with the page's hash:
+            cs.page_script_hash = self.page_hash  # a st.rerun(scope="app") from it would otherwise open Home)
             cs.fragment_id = fragment
             cs.is_auto_rerun = True
             await self._ws.send(msg.SerializeToString())
@@ -113,6 +115,8 @@ class WsStudent:
                     self._element(fm)
                 elif kind == "page_info_changed":  # the page rewrote its link, as the address bar follows
                     self.query = fm.page_info_changed.query_string
+                elif kind == "navigation":  # st.navigation names the page it runs
+                    self.page_hash = fm.navigation.page_script_hash or self.page_hash
                 elif kind == "new_session" and not fm.metadata.run.fragment_ids:
                     for fragment in list(self._timers):  # a full run: the browser drops its fragment timers
                         self._stop_timer(fragment)
