@@ -54,6 +54,7 @@ PAGES = {
         st.Page("pages/npair.py", title="N-pair loss", icon=":material/link:"),
         st.Page("pages/supcon.py", title="SupCon", icon=":material/label:"),
         st.Page("pages/simclr.py", title="SimCLR / NT-Xent", icon=":material/sync_alt:"),
+        st.Page("pages/why_contrastive.py", title="Why contrastive features help", icon=":material/shield:"),
     ],
     "Anomaly detection": [
         st.Page("pages/deep_svdd.py", title="Deep one-class (SVDD)", icon=":material/adjust:"),
