@@ -140,10 +140,17 @@ def umap_2d(
         n_jobs=1,
         precomputed_knn=precomputed,
     )
-    with warnings.catch_warnings():
-        for message in _EXPECTED_WARNINGS:
-            warnings.filterwarnings("ignore", message=message)
-        embedding = reducer.fit_transform(x)
+    import torch
+
+    threads = torch.get_num_threads()
+    try:
+        with warnings.catch_warnings():
+            for message in _EXPECTED_WARNINGS:
+                warnings.filterwarnings("ignore", message=message)
+            embedding = reducer.fit_transform(x)
+    finally:  # umap-learn resets numba's thread count, which is OpenMP's and so torch's: a worker's next
+        if torch.get_num_threads() != threads:  # job would train on every core, with other last bits
+            torch.set_num_threads(threads)
     embedding = np.asarray(embedding, dtype=np.float32)
     if not np.isfinite(embedding).all():  # umap marks graph-isolated points with NaN
         return _linear_2d(x)

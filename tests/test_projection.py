@@ -145,3 +145,17 @@ def test_warm_up_starts_once(monkeypatch):
     release.set()
     assert warm_up(background=False) is None  # waits for the running thread, starts nothing
     assert is_warm() and len(calls) == 1
+
+
+def test_umap_leaves_torchs_thread_count_as_it_found_it():
+    """umap-learn resets numba's (OpenMP's) thread count, which torch shares: a job worker set to one
+    thread would train its next job on every core, slower and with other last bits."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        projection.umap_2d(np.random.default_rng(0).normal(size=(120, 8)).astype(np.float32), seed=0)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
