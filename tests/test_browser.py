@@ -25,7 +25,12 @@ pytestmark = [
 
 LOSS_PAGES = ["distances", "triplet", "npair", "supcon", "simclr"]
 DETECTOR_PAGES = ["deep_svdd", "goad", "droc", "csi", "compare"]
-PAGES = ["", *LOSS_PAGES, *DETECTOR_PAGES]
+# the seminar's lessons measured: page -> (its Run/Train button's key, what shows the result)
+LESSON_PAGES = {"why_contrastive": ("why_noise_train", "why_noise_curves"), "csi_shift": ("shift_train", "shift_bars"),
+                "conclusion": ("runsout_run", "runsout_bars")}
+# the lecture path, in app.py's order; the glossary sits beside it
+PAGES = ["", *LOSS_PAGES, "why_contrastive", "deep_svdd", "goad", "droc", "csi", "csi_shift", "compare", "conclusion"]
+BESIDE = ["glossary"]
 
 
 def _free_port() -> int:
@@ -120,10 +125,10 @@ def test_a_page_link_as_the_first_request_opens_inside_the_app(server, page):
     _settle(page)
     page.wait_for_selector("text=Computing on", timeout=30_000)
     assert "SupCon" in page.locator('[data-testid="stMain"] h1').first.inner_text()
-    assert page.locator('[data-testid="stSidebarNavLink"]').count() == len(PAGES)
+    assert page.locator('[data-testid="stSidebarNavLink"]').count() == len(PAGES) + len(BESIDE)
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", [*PAGES, *BESIDE])
 def test_every_page_renders(server, page, name):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.goto(f"{server}/{name}")
@@ -132,8 +137,10 @@ def test_every_page_renders(server, page, name):
     if name in LOSS_PAGES:
         # the teaching pages show figures (instant views) before anything is trained
         page.wait_for_selector('[data-testid="stPlotlyChart"] .js-plotly-plot', timeout=60_000)
+    elif name in BESIDE:
+        page.wait_for_selector('[data-testid="stDataFrame"]', timeout=60_000)  # the glossary's table
     elif name:
-        # the detector pages open on their training form
+        # the detector and lesson pages open on their training form
         page.get_by_role("button", name="Train").or_(page.get_by_role("button", name="Run")).first.wait_for(timeout=60_000)
     _no_exception(page)
     _no_deploy_button(page)
@@ -169,6 +176,21 @@ def test_train_each_detector_page_in_the_browser(server, page, name):
     page.wait_for_selector('[data-testid="stMain"] h1', timeout=90_000)
     _settle(page)
     _train_detector(page, f"{name}_trained.png")
+
+
+@pytest.mark.parametrize("name", list(LESSON_PAGES))
+def test_run_each_lesson_page_in_the_browser(server, page, name):
+    """The seminar's measured lessons: press the page's first Run / Train, see its result figure."""
+    button, result = LESSON_PAGES[name]
+    page.goto(f"{server}/{name}")
+    page.wait_for_selector('[data-testid="stMain"] h1', timeout=90_000)
+    _settle(page)
+    page.locator(f".st-key-{button} button").first.click()
+    page.locator(f".st-key-{result} .js-plotly-plot").first.wait_for(timeout=240_000)
+    _settle(page, timeout=180_000)
+    _no_exception(page)
+    assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+    _shoot(page, SHOTS / f"{name}_trained.png")
 
 
 def _open(page, url):
@@ -339,7 +361,16 @@ def _interact(page, name):
         _slider(page, key).focus()
         page.keyboard.press("End")
         _wait_rerun(page)
-    elif name and name != "csi":  # a detector page (CSI takes images only): another dataset (the form's fields reach the link when it is submitted)
+    elif name == "csi_shift":  # another transformation (outside the form: it reaches the link at once)
+        combo = main.get_by_role("combobox", name="Transformation T")
+        combo.click()
+        page.get_by_role("option").nth(1).click()
+        _wait_rerun(page)
+    elif name == "glossary":
+        main.get_by_role("textbox").first.fill("margin")
+        page.keyboard.press("Enter")
+        _wait_rerun(page)
+    elif name in DETECTOR_PAGES and name != "csi":  # CSI takes images only: another dataset (the form's fields reach the link when it is submitted)
         _pick_dataset(page, "toy: two moons")
 
 
@@ -347,7 +378,7 @@ def _views(name):
     return ("/" + name) if name else "/"
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", [*PAGES, *BESIDE])
 def test_every_link_reopens_after_interacting(server, browser, name):
     """Interact, copy the address, open it in a fresh browser: the same view, no error (was: the distance
     page's link crashed on distances_preset_*, and lost the points)."""
@@ -450,7 +481,9 @@ def test_presenter_mode_walks_the_app_with_next_and_lets_go(server, browser):
         assert len(set(titles)) == len(PAGES)
         assert "present=true" in _address(page)
         bar.locator("a").filter(has_text="Previous").first.click()
-        page.wait_for_selector('[data-testid="stMain"] h1:has-text("CSI")', timeout=90_000)
+        page.wait_for_function("(n) => document.querySelector('[data-testid=stMain] h1') && "
+                               "document.querySelector('[data-testid=stMain] h1').innerText === n",
+                               arg=titles[-2], timeout=90_000)
         _wait_rerun(page)
         page.get_by_role("button", name="Leave presenter mode").click()
         _wait_rerun(page)
