@@ -26,12 +26,10 @@ import sys
 from pathlib import Path
 
 from _machine import cpu_model
+from bench_goad_odds import PAPER_F1, _mean_std  # the paper's F1 (METHODS.md: unverified), the same summary
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "odds"
-#: F1 (%) from the GOAD paper's tabular table, as listed in METHODS.md, which marks them unverified
-PAPER_F1 = {"thyroid": 74.5, "arrhythmia": 52.0}
-
 NOTES = """\
 ## Notes
 
@@ -65,11 +63,6 @@ def run_cli(command: list[str], threads: int) -> dict:
     if out.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} exited with {out.returncode}: {out.stderr.strip()}")
     return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def _mean_std(values: list[float]) -> str:
-    sd = statistics.pstdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.fmean(values):.1f} ± {sd:.1f}"
 
 
 def main() -> None:
