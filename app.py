@@ -114,7 +114,7 @@ def presenter_bar(current: st.Page) -> None:
                      help="Back to the normal view: the settings, the sidebar and the usual text size.")
 
 
-page = st.navigation({**PAGES, "Reference": REFERENCE})
+page = st.navigation({**PAGES, "Reference": REFERENCE}, expanded=True)  # every step of the path in view
 jobs.leave_others(page.url_path)  # leaving a page cancels its jobs; the page's own go on
 if state.presenting():
     presenter_bar(page)  # (each page's ui.begin adds the presenter CSS)
