@@ -26,7 +26,7 @@ from adlab.jobs import JobCancelled, JobFailed, JobHandle, JobManager, JobSpec, 
 
 POLL_S = 0.25  # between two looks at a running job (each one also tells the manager the page is still open)
 FOLLOW_BLOCK_S = 2.0  # a script run follows its jobs this long, then a fragment does (follow_block_s)
-FOLLOW_EVERY_S = 0.5  # how often that fragment looks
+FOLLOW_EVERY_S = 1.0  # how often that fragment looks (a room of them polls the one server)
 ENDED = ("done", "failed", "cancelled")
 WAIT_KEY = "_jobs_wait_s"  # tests: the longest one script run follows its jobs (absent: until they end)
 OWNER_KEY = "_jobs_owner"
