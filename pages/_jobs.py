@@ -250,7 +250,10 @@ def run_jobs(slot: str, specs: Mapping[str, JobSpec] | None = None, *, page: str
         if wait is not None:
             return None  # a test looks at the running job; the next script run follows it again
         holder.empty()  # the jobs go on: a fragment follows them, so this script run ends and the page's
-        _follow(slot, title)  # other fragments (the instant views) answer at once while they train
+        ctx = get_script_run_ctx()  # other fragments (the instant views) answer at once while they train
+        if ctx is not None:
+            keeper().watch(ctx.session_id, slot, list(batch.handles.values()))
+        _follow(slot, title)
         return None
     if retry:
         st.session_state[_retry_key(slot)] = (batch, done.errors)
@@ -279,6 +282,59 @@ def _look(batch: Batch) -> dict[str, JobStatus]:
     for handle in batch.handles.values():
         handle.touch()
     return {name: handle.status() for name, handle in batch.handles.items()}
+
+
+class Keeper:
+    """Keeps the jobs that fragments follow touched while their browser session is connected.
+
+    A fragment reruns when the browser's timer says so, and a busy machine (a room of browsers on two cores)
+    delays those timers past the manager's few silent seconds, which would cancel a job whose tab is open.
+    So liveness comes from the server instead: once a second this thread touches the handles of every
+    watched session that Streamlit still counts as connected; a closed tab stops being touched, and the
+    manager drops its jobs a few seconds later, as before. Watches end when their handles have ended.
+    """
+
+    def __init__(self, every_s: float = 1.0) -> None:
+        import threading
+
+        self.every_s = every_s
+        self._watched: dict[tuple[str, str], list[JobHandle]] = {}
+        self._lock = threading.Lock()
+        threading.Thread(target=self._loop, name="adlab-job-keeper", daemon=True).start()
+
+    def watch(self, session_id: str, slot: str, handles: list[JobHandle]) -> None:
+        with self._lock:
+            self._watched[(session_id, slot)] = list(handles)
+
+    def watching(self, session_id: str, slot: str) -> bool:
+        with self._lock:
+            return (session_id, slot) in self._watched
+
+    def _loop(self) -> None:
+        from streamlit import runtime
+
+        while True:
+            time.sleep(self.every_s)
+            try:
+                live = runtime.get_instance().is_active_session if runtime.exists() else (lambda _: False)
+                with self._lock:
+                    items = list(self._watched.items())
+                for (session_id, slot), handles in items:
+                    ended = all(h.status().phase in ENDED for h in handles)
+                    if ended or not live(session_id):
+                        with self._lock:
+                            self._watched.pop((session_id, slot), None)
+                        continue
+                    for handle in handles:
+                        handle.touch()
+            except Exception:  # the keeper must outlive any one session's trouble
+                pass
+
+
+@st.cache_resource(show_spinner=False)
+def keeper() -> Keeper:
+    """The server's one :class:`Keeper`."""
+    return Keeper()
 
 
 @st.fragment(run_every=FOLLOW_EVERY_S)

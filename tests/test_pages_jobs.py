@@ -220,3 +220,35 @@ def test_the_fragments_cancel_button_stops_the_job(monkeypatch):
 
 def _batch_loss(at: AppTest) -> str:
     return next(m.value for m in at.metric if m.label.startswith("Batch loss"))
+
+
+def test_the_keeper_touches_a_connected_sessions_jobs_and_lets_a_closed_tabs_go(monkeypatch):
+    """A fragment's browser timer can lag on a busy machine: liveness comes from the server's session list."""
+    from streamlit import runtime
+
+    from pages import _jobs
+
+    class Handle:
+        def __init__(self):
+            self.touches = 0
+
+        def touch(self):
+            self.touches += 1
+
+        def status(self):
+            return type("S", (), {"phase": "training"})()
+
+    connected = {"open-tab"}
+    fake = type("Runtime", (), {"is_active_session": staticmethod(lambda sid: sid in connected)})()
+    monkeypatch.setattr(runtime, "exists", lambda: True)
+    monkeypatch.setattr(runtime, "get_instance", lambda: fake)
+    keeper = _jobs.Keeper(every_s=0.05)
+    open_tab, closed_tab = Handle(), Handle()
+    keeper.watch("open-tab", PAGE, [open_tab])
+    keeper.watch("closed-tab", PAGE, [closed_tab])
+    time.sleep(0.5)
+    assert open_tab.touches >= 3 and closed_tab.touches == 0
+    assert keeper.watching("open-tab", PAGE) and not keeper.watching("closed-tab", PAGE)
+    connected.clear()  # the tab closes
+    time.sleep(0.3)
+    assert not keeper.watching("open-tab", PAGE)
