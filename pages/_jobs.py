@@ -11,6 +11,7 @@ a closed tab stops touching them, and the manager drops them a few seconds later
 
 from __future__ import annotations
 
+import math
 import os
 import time
 import uuid
@@ -25,7 +26,7 @@ from adlab.device import pick_device
 from adlab.jobs import JobCancelled, JobFailed, JobHandle, JobManager, JobSpec, JobStatus
 
 POLL_S = 0.25  # between two looks at a running job (each one also tells the manager the page is still open)
-FOLLOW_BLOCK_S = 2.0  # a script run follows its jobs this long, then a fragment does (follow_block_s)
+FOLLOW_BLOCK_S = math.inf  # a script run follows its jobs this long, then a fragment does (follow_block_s)
 FOLLOW_EVERY_S = 1.0  # how often that fragment looks (a room of them polls the one server)
 ENDED = ("done", "failed", "cancelled")
 WAIT_KEY = "_jobs_wait_s"  # tests: the longest one script run follows its jobs (absent: until they end)
@@ -269,7 +270,9 @@ def run_jobs(slot: str, specs: Mapping[str, JobSpec] | None = None, *, page: str
 
 def follow_block_s() -> float:
     """How long one script run follows its jobs before a fragment takes over: ``ADLAB_FOLLOW_BLOCK_S``
-    seconds (default 2; ``inf``: to the end, as the AppTest tests do, which cannot drive a timed fragment)."""
+    seconds. Default ``inf``: to the end. A finite value (e.g. 2) keeps a session's own instant views live
+    while its job trains, but each session's fragment then reruns once a second, and in bench_room that
+    cost the server four times the CPU with 12 sessions training (bench/results/room.md, second report)."""
     try:
         value = float(os.environ.get("ADLAB_FOLLOW_BLOCK_S", FOLLOW_BLOCK_S))
     except ValueError:
