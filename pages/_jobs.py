@@ -185,20 +185,18 @@ def _fraction(status: JobStatus) -> float:
 
 
 def _draw(lines: Any, bar: Any, batch: Batch, statuses: dict[str, JobStatus], last: tuple | None = None) -> tuple:
-    """Draw the status lines and the bar, unless they would read exactly as ``last`` (what the previous
-    call drew, returned by it): a poll that changes nothing sends nothing to the browser."""
+    """Draw the status lines and the bar; returns what was drawn (``last``: the previous call's, unused)."""
     if len(statuses) == 1:
         body, text = phase_text(next(iter(statuses.values()))), None
     else:
         text = f"{sum(s.phase in ENDED for s in statuses.values())} of {len(statuses)} done"
         body = "\n".join(f"- **{batch.specs[n].label}**: {phase_text(s)}" for n, s in statuses.items())
     fraction = round(sum(_fraction(s) for s in statuses.values()) / len(statuses), 3)
-    drawn = (body, text, fraction)
-    if drawn != last:
-        if last is None or body != last[0]:
-            (lines.caption if len(statuses) == 1 else lines.markdown)(body)
-        bar.progress(fraction, text=text)
-    return drawn
+    # drawn on every poll, changed or not: a script run notices a stop (a closed tab) or a rerun (a moved
+    # slider) only when it calls Streamlit, so a poll that sent nothing would keep a closed tab's job alive
+    (lines.caption if len(statuses) == 1 else lines.markdown)(body)
+    bar.progress(fraction, text=text)
+    return (body, text, fraction)
 
 
 def run_jobs(slot: str, specs: Mapping[str, JobSpec] | None = None, *, page: str, keep: Mapping[str, Any] | None = None,

@@ -141,7 +141,8 @@ def test_every_page_renders(server, page, name):
         page.wait_for_selector('[data-testid="stTable"]', timeout=60_000)  # the glossary's table
     elif name:
         # the detector and lesson pages open on their training form
-        page.get_by_role("button", name="Train", exact=True).or_(page.get_by_role("button", name="Run", exact=True)).first.wait_for(timeout=60_000)
+        page.get_by_role("button", name="Train", exact=True).or_(page.get_by_role("button", name="Run", exact=True)).or_(
+        page.get_by_role("button", name="Run all", exact=True)).first.wait_for(timeout=60_000)
     _no_exception(page)
     _no_deploy_button(page)
     _shoot(page, SHOTS / f"{name or 'home'}.png")
@@ -161,7 +162,8 @@ def test_train_simclr_in_the_browser(server, page):
 
 def _train_detector(page, shot):
     """Click a detector page's Train, wait for the metrics and charts, check for errors, screenshot."""
-    page.get_by_role("button", name="Train", exact=True).or_(page.get_by_role("button", name="Run", exact=True)).first.click()
+    page.get_by_role("button", name="Train", exact=True).or_(page.get_by_role("button", name="Run", exact=True)).or_(
+        page.get_by_role("button", name="Run all", exact=True)).first.click()
     results = page.locator('[data-testid="stMetric"]').or_(page.get_by_text("Scores on the test split"))
     results.first.wait_for(timeout=180_000)  # a detector page's metrics, or Compare's table
     _settle(page, timeout=180_000)
@@ -253,7 +255,8 @@ def test_upload_a_csv_train_and_take_everything(server, page, tmp_path):
 
     _upload_and_pick(page, f"{server}/deep_svdd", tmp_path / "flows.csv", sample_csv())
     page.wait_for_selector("text=one-hot", timeout=30_000)
-    page.get_by_role("button", name="Train", exact=True).or_(page.get_by_role("button", name="Run", exact=True)).first.click()
+    page.get_by_role("button", name="Train", exact=True).or_(page.get_by_role("button", name="Run", exact=True)).or_(
+        page.get_by_role("button", name="Run all", exact=True)).first.click()
     results = page.locator('[data-testid="stMetric"]').or_(page.get_by_text("Scores on the test split"))
     results.first.wait_for(timeout=180_000)  # a detector page's metrics, or Compare's table
     _settle(page, timeout=180_000)
