@@ -184,8 +184,8 @@ def _fraction(status: JobStatus) -> float:
     return 0.9 * min(1.0, max(0.0, status.fraction))
 
 
-def _draw(lines: Any, bar: Any, batch: Batch, statuses: dict[str, JobStatus], last: tuple | None = None) -> tuple:
-    """Draw the status lines and the bar; returns what was drawn (``last``: the previous call's, unused)."""
+def _draw(lines: Any, bar: Any, batch: Batch, statuses: dict[str, JobStatus]) -> None:
+    """Draw the status lines and the bar."""
     if len(statuses) == 1:
         body, text = phase_text(next(iter(statuses.values()))), None
     else:
@@ -196,7 +196,6 @@ def _draw(lines: Any, bar: Any, batch: Batch, statuses: dict[str, JobStatus], la
     # slider) only when it calls Streamlit, so a poll that sent nothing would keep a closed tab's job alive
     (lines.caption if len(statuses) == 1 else lines.markdown)(body)
     bar.progress(fraction, text=text)
-    return (body, text, fraction)
 
 
 def run_jobs(slot: str, specs: Mapping[str, JobSpec] | None = None, *, page: str, keep: Mapping[str, Any] | None = None,
@@ -228,10 +227,10 @@ def run_jobs(slot: str, specs: Mapping[str, JobSpec] | None = None, *, page: str
         bar = st.progress(0.0, text="submitted")
         st.button("Cancel", key=f"_{slot}_cancel", on_click=cancel, args=(slot, "Training cancelled."),
                   icon=":material/cancel:")
-        drawn, statuses = None, {}
+        statuses = {}
         while True:
             statuses = _look(batch)
-            drawn = _draw(lines, bar, batch, statuses, drawn)
+            _draw(lines, bar, batch, statuses)
             if all(s.phase in ENDED for s in statuses.values()):
                 break
             if time.monotonic() - started > limit:
