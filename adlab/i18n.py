@@ -1,6 +1,8 @@
 """Everything the app says, in Korean and English: one catalogue per language, looked up by key.
 
-The catalogues are ``assets/i18n/<lang>.toml``. Nested tables become dotted keys (``[home]`` +
+The catalogue of a language is ``assets/i18n/<lang>.toml`` (the app's frame) plus every
+``assets/i18n/<lang>/*.toml`` (one file per part of the app: ``losses.toml``, ``detectors.toml``, ...; a
+key may be defined in one file only). Nested tables become dotted keys (``[home]`` +
 ``title = ...`` is ``home.title``); every value is a :meth:`str.format` template with named fields
 (``"epoch {epoch}/{epochs}"``), so a literal brace is written ``{{`` or ``}}`` (LaTeX too:
 ``$\\frac{{a}}{{b}}$``). Both catalogues hold the same keys with the same fields;
@@ -52,10 +54,7 @@ def _flatten(table: Mapping[str, Any], prefix: str, out: dict[str, Any]) -> None
             out[key] = value
 
 
-@functools.cache
-def _load(directory: Path, lang: str) -> Mapping[str, Any]:
-    """``directory/<lang>.toml`` as a read-only {dotted key: value} mapping, in the file's order."""
-    path = directory / f"{lang}.toml"
+def _read(path: Path) -> dict[str, Any]:
     with path.open("rb") as file:
         try:
             table = tomllib.load(file)
@@ -63,6 +62,27 @@ def _load(directory: Path, lang: str) -> Mapping[str, Any]:
             raise ValueError(f"{path}: {err}") from err
     flat: dict[str, Any] = {}
     _flatten(table, "", flat)
+    return flat
+
+
+def files(directory: Path, lang: str) -> list[Path]:
+    """The files of ``lang``'s catalogue: ``directory/<lang>.toml`` (the app's frame: navigation, sidebar,
+    presenter mode), then ``directory/<lang>/*.toml`` by name (one file per part of the app)."""
+    main = directory / f"{lang}.toml"
+    return [main, *sorted((directory / lang).glob("*.toml"))]
+
+
+@functools.cache
+def _load(directory: Path, lang: str) -> Mapping[str, Any]:
+    """``lang``'s catalogue files (:func:`files`) as one read-only {dotted key: value} mapping, in file
+    order. ``ValueError`` for a file that is not TOML or a key that two files both define."""
+    flat: dict[str, Any] = {}
+    origin: dict[str, Path] = {}
+    for path in files(directory, lang):
+        for key, value in _read(path).items():
+            if key in flat:
+                raise ValueError(f"{path}: the key {key!r} is already defined in {origin[key]}")
+            flat[key], origin[key] = value, path
     return MappingProxyType(flat)
 
 
