@@ -55,7 +55,8 @@ _CODE = re.compile(r"```.*?```|`[^`]*`", re.S)
 _LINK = re.compile(r"\]\([^)]*\)|https?://\S+|:material/[a-z_]+:")
 _ITALIC = re.compile(r"(?<![*\w])\*(?!\*)[^*\n]+?\*(?!\*)|(?<!\w)_[^_\n]+_(?!\w)")
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'’.-]*[A-Za-z]|[A-Za-z]|[\uac00-\ud7a3\u3131-\u318e]+|\S")
-_NAMES = re.compile("|".join(re.escape(name) for name in sorted(NAMES, key=len, reverse=True)))
+_NAMES = re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(name) for name in sorted(NAMES, key=len, reverse=True))
+                    + r")(?![\w-])")
 
 
 def _strip(text: str) -> str:
