@@ -195,3 +195,16 @@ def check_catalogues(directory: Path = DIRECTORY) -> list[str]:
             shown = "; ".join(f"{lang} {sorted(f)}" for lang, f in found.items())
             problems.append(f"{key!r} has different fields: {shown}")
     return problems
+
+
+def message(err: BaseException, lang: str, /) -> str:
+    """What the app says about an error the user can fix, in ``lang``.
+
+    An error that carries ``text_key`` (a catalogue key) and ``text_fields`` (a mapping of its fields), as
+    :class:`adlab.data.DataError` does, is said from the catalogue (English when the key lacks ``lang``, as
+    :func:`text_or_english`); any other error by its own ``str`` (English: adlab's developer messages).
+    """
+    key = getattr(err, "text_key", None)
+    if isinstance(key, str):
+        return text_or_english(key, lang, **dict(getattr(err, "text_fields", None) or {}))
+    return str(err)
