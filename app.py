@@ -1,7 +1,9 @@
 """adlab: contrastive learning for anomaly detection, one page per idea.
 
-Run with ``streamlit run app.py``. The pages follow the seminar's order: what a contrast is,
-distances, class discrimination (triplet, N-pair, SupCon), instance discrimination (SimCLR).
+Run with ``streamlit run app.py``. The pages follow the seminar's order (pages/_steps.py): what a contrast
+is, distances, anchor / positive / negative, class discrimination (triplet, N-pair, SupCon), instance
+discrimination (SimCLR), what contrastive learning brings, why anomaly detection is hard, then the detectors
+(Deep SVDD, GOAD, DROC, CSI) and the conclusion. Every text is in Korean and English (adlab/i18n.py).
 """
 
 import threading
@@ -11,13 +13,16 @@ import torch
 
 from adlab.device import available_devices, describe_device, pick_device
 from adlab.train import warm_up_optimizer
+from pages import _i18n as i18n_ui
 from pages import _jobs as jobs
 from pages import _state as state
+from pages import _steps as lecture
 from pages import _upload as upload
 
-st.set_page_config(page_title="adlab: contrastive anomaly detection", page_icon=":material/explore:", layout="wide",
+t = i18n_ui.t
+st.set_page_config(page_title=t("app.page_title"), page_icon=":material/explore:", layout="wide",
                    initial_sidebar_state="collapsed" if state.presenting() else "auto")
-state.restore("_app")  # the link's app-wide settings (device, presenter mode, upload options)
+state.restore("_app")  # the link's app-wide settings (device, presenter mode, language, upload options)
 
 
 @st.cache_resource(show_spinner=False)
@@ -46,48 +51,37 @@ def _one_torch_thread() -> int:
 
 _one_torch_thread()
 
-PAGES = {
-    "Start": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
-    "Contrastive learning": [
-        st.Page("pages/distances.py", title="Distance axioms", icon=":material/straighten:"),
-        st.Page("pages/triplet.py", title="Triplet loss", icon=":material/change_history:"),
-        st.Page("pages/npair.py", title="N-pair loss", icon=":material/link:"),
-        st.Page("pages/supcon.py", title="SupCon", icon=":material/label:"),
-        st.Page("pages/simclr.py", title="SimCLR / NT-Xent", icon=":material/sync_alt:"),
-        st.Page("pages/why_contrastive.py", title="Why contrastive features help", icon=":material/shield:"),
-    ],
-    "Anomaly detection": [
-        st.Page("pages/deep_svdd.py", title="Deep one-class (SVDD)", icon=":material/adjust:"),
-        st.Page("pages/goad.py", title="GOAD", icon=":material/shuffle:"),
-        st.Page("pages/droc.py", title="DROC", icon=":material/science:"),
-        st.Page("pages/csi.py", title="CSI", icon=":material/rotate_right:"),
-        st.Page("pages/csi_shift.py", title="Which augmentation is a shift?", icon=":material/flip:"),
-        st.Page("pages/compare.py", title="Compare", icon=":material/leaderboard:"),
-    ],
-    "Conclusion": [
-        st.Page("pages/conclusion.py", title="Where augmentation runs out", icon=":material/block:"),
-    ],
-}
-REFERENCE = [st.Page("pages/glossary.py", title="Glossary (한국어 / English)", icon=":material/translate:")]
+with st.sidebar:
+    i18n_ui.language_switch()  # first: everything below is said in the language it settles
+
+ICONS = {"home": ":material/home:", "distances": ":material/straighten:", "roles": ":material/group_work:",
+         "triplet": ":material/change_history:", "npair": ":material/link:", "supcon": ":material/label:",
+         "simclr": ":material/sync_alt:", "why_contrastive": ":material/shield:", "ad_hard": ":material/warning:",
+         "deep_svdd": ":material/adjust:", "goad": ":material/shuffle:", "droc": ":material/science:",
+         "csi": ":material/rotate_right:", "csi_shift": ":material/flip:", "conclusion": ":material/block:"}
+STEP_PAGES = {step.path: st.Page(f"pages/{step.page}", title=t(f"nav.{step.nav}"), icon=ICONS[step.path or "home"],
+                                 default=step.path == "")
+              for step in lecture.STEPS}
+ORDER = list(STEP_PAGES.values())  # the lecture path, in the seminar's order
+LECTURE = st.Page("pages/lecture.py", title=t("nav.lecture"), icon=":material/co_present:")
+GROUPS = {"start": ["", LECTURE], "contrastive": ["distances", "roles", "triplet", "npair", "supcon", "simclr",
+                                                 "why_contrastive"],
+          "anomaly": ["ad_hard", "deep_svdd", "goad", "droc", "csi", "csi_shift"], "conclusion": ["conclusion"]}
+PAGES = {t(f"nav.group.{group}"): [STEP_PAGES[item] if isinstance(item, str) else item for item in items]
+         for group, items in GROUPS.items()}
+REFERENCE = [st.Page("pages/compare.py", title=t("nav.compare"), icon=":material/leaderboard:"),
+             st.Page("pages/glossary.py", title=t("nav.glossary_both"), icon=":material/translate:")]
+assert [p for group in PAGES.values() for p in group if p is not LECTURE] == ORDER, "the sidebar follows the path"
 
 with st.sidebar:
     choices = ["auto", *available_devices()]
-    st.selectbox(
-        "Device",
-        choices,
-        key="device",
-        on_change=state.keep("device"),
-        help="auto takes CUDA, then Apple MPS, then the CPU. Every page trains on this device.",
-    )
-    st.caption(f"Computing on **{describe_device(pick_device(st.session_state['device']))}** · "
-               f"jobs run on the **{jobs.manager().backend_name}**")
+    st.selectbox(t("sidebar.device"), choices, key="device", on_change=state.keep("device"),
+                 help=t("sidebar.device_help"))
+    st.caption(t("sidebar.computing_on", device=describe_device(pick_device(st.session_state["device"])),
+                 backend=jobs.manager().backend_name))
     jobs.show_warning(st.sidebar)
-    st.toggle("Presenter mode", key="present", on_change=state.keep("present"),
-              help="Hides the settings (they stay in a closed Settings box), enlarges text and figures, and keeps "
-                   "the sidebar closed when the link is opened. The link in the address bar carries it.")
+    st.toggle(t("sidebar.present"), key="present", on_change=state.keep("present"), help=t("sidebar.present_help"))
     upload.sidebar()
-
-ORDER = [page for group in PAGES.values() for page in group]  # the seminar's order (the glossary is beside it)
 
 
 def _leave_presenter_mode() -> None:
@@ -95,26 +89,29 @@ def _leave_presenter_mode() -> None:
 
 
 def presenter_bar(current: st.Page) -> None:
-    """Presenter mode's bar at the top of every page: previous and next page in the app's order,
-    where we are, and the way out (the sidebar stays reachable through the header's button too)."""
-    index = next((i for i, p in enumerate(ORDER) if p.url_path == current.url_path), None)
+    """Presenter mode's bar at the top of every page: the previous and next step of the lecture path (each
+    opens with its preset), "step k of n" and the step's topic, and the way out (the sidebar stays
+    reachable through the header's button too). A page beside the path shows its title and the way out."""
+    index = lecture.index_of(current.url_path)
     with st.container(key="adlab_presenter_bar"):
         back, where, forward, leave = st.columns([2.8, 2.6, 2.8, 2.4], vertical_alignment="center")
-        if index is None:  # a page beside the path (the glossary): only the way out
+        if index is None:  # a page beside the path (the lecture's list, Compare, the glossary): only the way out
             where.markdown(f"**{current.title}**")
-        elif index > 0:
-            back.page_link(ORDER[index - 1], label=f"Previous: {ORDER[index - 1].title}", icon=":material/arrow_back:")
-        if index is not None:
-            where.markdown(f"**{index + 1} / {len(ORDER)}** · {current.title}")
-        if index is not None and index < len(ORDER) - 1:
-            forward.page_link(ORDER[index + 1], label=f"Next: {ORDER[index + 1].title}",
-                              icon=":material/arrow_forward:")
-        leave.button("Leave presenter mode", key="present_leave", on_click=_leave_presenter_mode,
-                     width="stretch",
-                     help="Back to the normal view: the settings, the sidebar and the usual text size.")
+        else:
+            n = len(lecture.STEPS)
+            step = lecture.STEPS[index]
+            where.markdown(f"**{t('presenter.step', k=index + 1, n=n)}** · {t(f'lecture.topic.{step.topic}')}")
+            if index > 0:
+                back.page_link(ORDER[index - 1], label=t("presenter.previous", title=ORDER[index - 1].title),
+                               icon=":material/arrow_back:", query_params=lecture.query(lecture.STEPS[index - 1]))
+            if index < n - 1:
+                forward.page_link(ORDER[index + 1], label=t("presenter.next", title=ORDER[index + 1].title),
+                                  icon=":material/arrow_forward:", query_params=lecture.query(lecture.STEPS[index + 1]))
+        leave.button(t("presenter.leave"), key="present_leave", on_click=_leave_presenter_mode, width="stretch",
+                     help=t("presenter.leave_help"))
 
 
-page = st.navigation({**PAGES, "Reference": REFERENCE}, expanded=True)  # every step of the path in view
+page = st.navigation({**PAGES, t("nav.group.reference"): REFERENCE}, expanded=True)  # every step in view
 jobs.leave_others(page.url_path)  # leaving a page cancels its jobs; the page's own go on
 if state.presenting():
     presenter_bar(page)  # (each page's ui.begin adds the presenter CSS)

@@ -10,6 +10,7 @@ browser's language tag starts with ``ko``, English otherwise).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -78,3 +79,15 @@ def language_switch() -> str:
         help=t("sidebar.language_help"),
     )
     return current
+
+
+def translator() -> Callable[..., str]:
+    """:func:`t` with this run's language fixed: for ``format_func`` and other callbacks that Streamlit may
+    call outside the script run (AppTest formats a widget's options again when a test sets its value, where
+    the session's language cannot be read and :func:`t` would fall back to the browser's)."""
+    code = lang()
+
+    def fixed(key: str, /, **fmt: Any) -> str:
+        return i18n.text_or_english(key, code, **fmt)
+
+    return fixed

@@ -14,7 +14,7 @@ import streamlit as st
 from adlab import i18n
 
 ui.begin("glossary")
-t, lang = i18n_ui.t, i18n_ui.lang()
+t, lang = i18n_ui.translator(), i18n_ui.lang()
 other = next(code for code in i18n.LANGUAGES if code != lang)
 
 st.title(t("glossary.title"))

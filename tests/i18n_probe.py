@@ -27,7 +27,7 @@ HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
 
 # Names that stay as they are in both languages (case-sensitive words or phrases).
 NAMES = (
-    "Deep SVDD", "Deep one-class", "Isolation Forest", "OC-SVM", "NT-Xent", "InfoNCE", "SimCLR", "SupCon", "FaceNet",
+    "Contrastive Learning for Anomaly Detection", "Deep SVDD", "Deep one-class", "Isolation Forest", "OC-SVM", "NT-Xent", "InfoNCE", "SimCLR", "SupCon", "FaceNet",
     "N-pair", "GOAD", "DROC", "CSI", "SVDD", "kNN", "UMAP", "AUROC", "AUPRC", "ROC", "MNIST", "CIFAR", "ODDS",
     "Thyroid", "Arrhythmia", "KDD", "Cup", "ResNet", "LeNet", "PyTorch", "torch", "torchvision", "scikit-learn",
     "sklearn", "numpy", "NumPy", "Streamlit", "plotly", "kaleido", "Chromium", "Dask", "CUDA", "cuda", "cpu", "CPU",
@@ -48,6 +48,7 @@ soft hard rotated rotation rotations data normalized normalised one-class ood de
 framework pair pairs encoder embedding embeddings batch epoch epochs projection head view views shifted shift
 semi-hard easy mining score scores centre center hypersphere collapse transformation transformations probe linear
 pre-training fine-tuning self-supervised supervised unsupervised novelty outlier outliers inlier inliers
+classification
 """.split())
 
 _LATEX = re.compile(r"\$\$.*?\$\$|\$[^$\n]*\$", re.S)
@@ -150,7 +151,10 @@ def texts(at) -> list[str]:
                 values = getattr(proto, field, None)
                 if values is not None and not isinstance(values, str):
                     try:
-                        found.extend(str(v) for v in values if str(v).strip())
+                        for v in values:
+                            v = getattr(v, "content", v)  # a segmented control's / pills' option is a message
+                            if str(v).strip():
+                                found.append(str(v))
                     except TypeError:
                         pass
         children = getattr(node, "children", None)

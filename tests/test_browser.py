@@ -3,7 +3,9 @@
 Screenshots land in artifacts/screenshots/ (git-ignored). Skipped only where no chromium exists.
 """
 
+import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -28,9 +30,11 @@ DETECTOR_PAGES = ["deep_svdd", "goad", "droc", "csi", "compare"]
 # the seminar's lessons measured: page -> (its Run/Train button's key, what shows the result)
 LESSON_PAGES = {"why_contrastive": ("why_noise_train", "why_noise_curves"), "csi_shift": ("shift_train", "shift_bars"),
                 "conclusion": ("runsout_run", "runsout_bars")}
-# the lecture path, in app.py's order; the glossary sits beside it
-PAGES = ["", *LOSS_PAGES, "why_contrastive", "deep_svdd", "goad", "droc", "csi", "csi_shift", "compare", "conclusion"]
-BESIDE = ["glossary"]
+# the lecture path (pages/_steps.py), in the seminar's order; the Lecture page, Compare and the glossary sit beside it
+PAGES = ["", "distances", "roles", "triplet", "npair", "supcon", "simclr", "why_contrastive", "ad_hard", "deep_svdd",
+         "goad", "droc", "csi", "csi_shift", "conclusion"]
+BESIDE = ["lecture", "compare", "glossary"]
+FIGURE_PAGES = [*LOSS_PAGES, "roles", "ad_hard"]  # figures before anything is trained
 
 
 def _free_port() -> int:
@@ -134,11 +138,13 @@ def test_every_page_renders(server, page, name):
     page.goto(f"{server}/{name}")
     page.wait_for_selector('[data-testid="stMain"] h1', timeout=90_000)
     _settle(page)
-    if name in LOSS_PAGES:
+    if name in FIGURE_PAGES:
         # the teaching pages show figures (instant views) before anything is trained
         page.wait_for_selector('[data-testid="stPlotlyChart"] .js-plotly-plot', timeout=60_000)
-    elif name in BESIDE:
+    elif name == "glossary":
         page.wait_for_selector('[data-testid="stTable"]', timeout=60_000)  # the glossary's table
+    elif name == "lecture":
+        page.wait_for_selector('[data-testid="stDataFrame"]', timeout=60_000)  # the steps and their links
     elif name:
         # the detector and lesson pages open on their training form
         page.get_by_role("button", name="Train", exact=True).or_(page.get_by_role("button", name="Run", exact=True)).or_(
@@ -456,50 +462,105 @@ def test_instant_figures_keep_rings_and_arrows_inside_at_every_slider_end(server
         page.context.close()
 
 
-def test_presenter_mode_walks_the_app_with_next_and_lets_go(server, browser):
-    """At 1280×720: the bar shows where we are, Next walks every page in order, and Leave brings the
-    normal view back and takes presenter mode out of the link (was: no way out, no way on)."""
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_presenter_mode_walks_the_lecture_path_with_next_and_lets_go(server, browser, lang):
+    """At 1280×720, in each language: the bar says "step k of n" and the step's topic, Next walks the lecture
+    path from its first step to its last, each step opening with its preset, and Leave brings the normal view
+    back and takes presenter mode out of the link (was: no way out, no way on; Home held four slides)."""
+    from adlab import i18n
+    from pages import _steps
+
+    say = lambda key, **fields: i18n.text(key, lang, **fields)  # noqa: E731
     page = _fresh(browser, 1280, 720)
     try:
-        _open(page, f"{server}/?present=true")
+        _open(page, f"{server}/?present=true&lang={lang}")
         _no_deploy_button(page)
         assert page.locator('[data-testid="stExpandSidebarButton"]').first.is_visible(), "the sidebar can be opened"
         titles = []
-        for step in range(1, len(PAGES) + 1):
+        n = len(PAGES)
+        for k in range(1, n + 1):
             bar = page.locator(".st-key-adlab_presenter_bar")
             bar.wait_for(timeout=60_000)
-            assert f"{step} / {len(PAGES)}" in bar.inner_text()
+            step = _steps.STEPS[k - 1]
+            bar.get_by_text(say("presenter.step", k=k, n=n)).wait_for(timeout=30_000)
+            assert say(f"lecture.topic.{step.topic}") in bar.inner_text()
+            _settle(page)
             _no_exception(page)
+            address = _query(_settled_address(page))
+            for key, value in step.preset.items():  # the step opened with its preset
+                assert address.get(key) == (json.dumps(value) if not isinstance(value, str) else value), (k, address)
+            assert address.get("lang", lang) == lang and address.get("present") == "true", address
             titles.append(page.locator('[data-testid="stMain"] h1').first.inner_text())
-            page.screenshot(path=str(SHOTS / f"presenter_{step:02d}.png"))
-            following = bar.locator("a").filter(has_text="Next")
-            if step == len(PAGES):
+            page.screenshot(path=str(SHOTS / f"presenter_{lang}_{k:02d}.png"))
+            following = bar.locator("a").filter(has_text=say("presenter.next", title="").strip())
+            if k == n:
                 assert following.count() == 0
                 break
             following.first.click()
-            page.wait_for_function("(n) => document.querySelector('[data-testid=stMain] h1') && "
-                                   "document.querySelector('[data-testid=stMain] h1').innerText !== n",
+            page.wait_for_function("(t) => document.querySelector('[data-testid=stMain] h1') && "
+                                   "document.querySelector('[data-testid=stMain] h1').innerText !== t",
                                    arg=titles[-1], timeout=90_000)
             _settle(page)
-        assert len(set(titles)) == len(PAGES)
-        assert "present=true" in _address(page)
-        bar.locator("a").filter(has_text="Previous").first.click()
-        page.wait_for_function("(n) => document.querySelector('[data-testid=stMain] h1') && "
-                               "document.querySelector('[data-testid=stMain] h1').innerText === n",
+        assert len(set(titles)) == n, titles
+        bar.locator("a").filter(has_text=say("presenter.previous", title="").strip()).first.click()
+        page.wait_for_function("(t) => document.querySelector('[data-testid=stMain] h1') && "
+                               "document.querySelector('[data-testid=stMain] h1').innerText === t",
                                arg=titles[-2], timeout=90_000)
         _wait_rerun(page)
-        page.get_by_role("button", name="Leave presenter mode").click()
+        page.get_by_role("button", name=say("presenter.leave")).click()
         _wait_rerun(page)
         assert page.locator(".st-key-adlab_presenter_bar").count() == 0
         assert "present" not in _query(_address(page))
         expand = page.locator('[data-testid="stExpandSidebarButton"]')
         if expand.count() and expand.first.is_visible():  # the sidebar stayed closed: one click opens it
             expand.first.click()
-        page.locator('[data-testid="stSidebar"]').get_by_text("Presenter mode").wait_for(timeout=30_000)
+        page.locator('[data-testid="stSidebar"]').get_by_text(say("sidebar.present")).wait_for(timeout=30_000)
         page.reload()
         page.wait_for_selector('[data-testid="stMain"] h1', timeout=90_000)
         _settle(page)
         assert page.locator(".st-key-adlab_presenter_bar").count() == 0, "a reload stays out of presenter mode"
+        assert _query(_address(page)).get("lang", lang) == lang, "the language stays in the link"
+    finally:
+        page.context.close()
+
+
+def test_the_lecture_page_starts_the_lecture_and_lists_a_link_per_step(server, browser):
+    from pages import _steps
+
+    page = _fresh(browser)
+    try:
+        _open(page, f"{server}/lecture?lang=ko")
+        page.wait_for_selector('[data-testid="stDataFrame"]', timeout=60_000)
+        _no_exception(page)
+        _shoot(page, SHOTS / "lecture_ko.png")
+        page.get_by_role("button", name="발표자 모드로 강의 시작").click()
+        page.locator(".st-key-adlab_presenter_bar").get_by_text(f"{len(_steps.STEPS)}단계 중 1단계").wait_for(
+            timeout=60_000)
+        assert _query(_settled_address(page)).get("present") == "true"
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("name", [*PAGES, *BESIDE])
+def test_every_page_in_korean(server, browser, name):
+    """Every page opened with lang=ko: Korean headings and text, the switch on 한국어, no exception; a
+    screenshot of each (artifacts/screenshots/ko_*.png) to look at: Hangul drawn, not boxes."""
+    fonts = subprocess.run(["fc-list", ":lang=ko", "family"], capture_output=True, text=True).stdout
+    assert fonts.strip(), "no CJK font: Hangul would be drawn as boxes (Debian: apt-get install -y fonts-noto-cjk)"
+    page = _fresh(browser)
+    try:
+        _open(page, f"{server}{_views(name)}?lang=ko")
+        if name in FIGURE_PAGES:
+            page.wait_for_selector('[data-testid="stPlotlyChart"] .js-plotly-plot', timeout=60_000)
+        _settle(page)
+        _no_exception(page)
+        main = page.locator('[data-testid="stMain"]').inner_text()
+        assert len(re.findall(r"[\uac00-\ud7a3]", main)) > 20, main[:400]
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        if sidebar.count():
+            assert sidebar.first.get_by_text("한국어").count() > 0
+        assert _query(_settled_address(page)).get("lang") == "ko"
+        _shoot(page, SHOTS / f"ko_{name or 'home'}.png")
     finally:
         page.context.close()
 

@@ -1,25 +1,29 @@
 """Every page renders in Korean and in English (AppTest), and says nothing in the other language.
 
-A page opened with ``lang=ko`` must hold no English sentence or label (``i18n_probe.english_left``: the
+Each page is opened inside app.py (its sidebar, the language switch and the navigation are read too). A
+page opened with ``lang=ko`` must hold no English sentence or label (``i18n_probe.english_left``: the
 seminar's English terms and the methods' names aside); opened with ``lang=en`` it must hold no Hangul.
 These runs see a page as it opens; the pages' own Korean tests train and look at the results too.
 """
 
 from pathlib import Path
 
+import i18n_probe
 import pytest
 from streamlit.testing.v1 import AppTest
-
-import i18n_probe
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = sorted(p.stem for p in (ROOT / "pages").glob("*.py") if not p.stem.startswith("_"))
 
 
 def open_page(name: str, lang: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=120)
+    """The page as the app shows it: app.py (its sidebar and navigation) opened with ``lang=``, then the page."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.query_params["lang"] = lang
-    return at.run()
+    at.run()
+    if name != "home":
+        at.switch_page(f"pages/{name}.py").run()
+    return at
 
 
 @pytest.mark.parametrize("name", PAGES)
