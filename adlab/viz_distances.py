@@ -4,6 +4,9 @@
   triangle that breaks the triangle inequality and a pair of distinct points at distance 0;
 - :func:`distance_field_figure`: two heatmaps side by side, ``d(reference, p)`` for every ``p`` of
   a grid in the input plane, e.g. a learned distance before and after training.
+
+Both take ``lang`` (``"en"`` or ``"ko"``) for their legend names and axis titles (the catalogue's
+``distances.viz.*``); the CLI and the tests get English.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from adlab import i18n
 from adlab.viz import template
 
 __all__ = ["BREAK", "DETOUR", "ZERO_PAIR", "distance_field_figure", "points_figure"]
@@ -35,6 +39,14 @@ def _style(fig: go.Figure, title: str, height: int) -> go.Figure:
         legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
     )
     return fig
+
+
+def _say(key: str, lang: str, **fields: object) -> str:
+    return i18n.text(f"distances.viz.{key}", lang, **fields)
+
+
+def _coordinate(n: int, lang: str) -> str:
+    return i18n.text("distances.coordinate", lang, n=n)
 
 
 def _fmt(v: float) -> str:
@@ -70,6 +82,7 @@ def points_figure(
     zero_pair: tuple[int, int] | None = None,
     title: str = "",
     height: int = 420,
+    lang: str = "en",
 ) -> go.Figure:
     """Scatter of ``points`` ``(n, 2)`` labelled ``x0 .. x{n-1}`` with equal axis scales.
 
@@ -94,26 +107,26 @@ def points_figure(
     fig = go.Figure()
     if triangle is not None:
         i, j, k = (int(t) for t in triangle)
-        _segment(fig, P[i], P[k], name=f"long side x{i}–x{k}", color=BREAK, dash="solid", text=label(i, k))
+        _segment(fig, P[i], P[k], name=_say("long_side", lang, i=i, k=k), color=BREAK, dash="solid", text=label(i, k))
         # detour labels below the sides, the long side's above: they never overlap, even when collinear
-        _segment(fig, P[i], P[j], name=f"detour via x{j}", color=DETOUR, dash="dash", text=label(i, j),
-                 below=True)
-        _segment(fig, P[j], P[k], name=f"detour via x{j}", color=DETOUR, dash="dash", text=label(j, k),
+        detour = _say("detour", lang, j=j)
+        _segment(fig, P[i], P[j], name=detour, color=DETOUR, dash="dash", text=label(i, j), below=True)
+        _segment(fig, P[j], P[k], name=detour, color=DETOUR, dash="dash", text=label(j, k),
                  below=True, showlegend=False)
     if zero_pair is not None:
         i, j = (int(t) for t in zero_pair)
-        _segment(fig, P[i], P[j], name=f"x{i} ≠ x{j} but d = 0", color=ZERO_PAIR, dash="dot",
+        _segment(fig, P[i], P[j], name=_say("zero_pair", lang, i=i, j=j), color=ZERO_PAIR, dash="dot",
                  text=label(i, j), below=True)
     fig.add_trace(
         go.Scatter(
-            x=P[:, 0], y=P[:, 1], mode="markers+text", name="points",
+            x=P[:, 0], y=P[:, 1], mode="markers+text", name=_say("points", lang),
             text=[f"x{i}" for i in range(n)], textposition="bottom right",
             marker=dict(size=14, color=POINT, line=dict(color="white", width=1.5)),
             hovertemplate="%{text}<br>(%{x:.3f}, %{y:.3f})<extra></extra>",
         )
     )
-    fig.update_xaxes(title_text="coordinate 1", zeroline=True)
-    fig.update_yaxes(title_text="coordinate 2", zeroline=True, scaleanchor="x", scaleratio=1)
+    fig.update_xaxes(title_text=_coordinate(1, lang), zeroline=True)
+    fig.update_yaxes(title_text=_coordinate(2, lang), zeroline=True, scaleanchor="x", scaleratio=1)
     return _style(fig, title, height)
 
 
@@ -126,9 +139,10 @@ def distance_field_figure(
     points: np.ndarray | None = None,
     data: np.ndarray | None = None,
     pairs: Sequence[tuple[np.ndarray, np.ndarray] | None] | None = None,
-    titles: Sequence[str] = ("Before training (random f)", "After training"),
+    titles: Sequence[str] | None = None,
     title: str = "",
     height: int = 460,
+    lang: str = "en",
 ) -> go.Figure:
     """Heatmaps of ``d(reference, (x, y))`` side by side, one per entry of ``fields``.
 
@@ -137,6 +151,7 @@ def distance_field_figure(
     white dots). ``pairs[p]`` is an optional ``(a, b)`` segment drawn on panel ``p`` (two distant
     points the distance can hardly tell apart). The legend sits below the panels. All panels share one colour scale from 0.
     Traces per panel: ``heatmap``, then ``training data``, ``your points``, ``reference``, pair.
+    ``titles`` (one per field) default to before / after training, in ``lang``.
     """
     xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
     fields = [np.asarray(f, dtype=np.float64) for f in fields]
@@ -145,6 +160,8 @@ def distance_field_figure(
     for f in fields:
         if f.shape != (len(ys), len(xs)):
             raise ValueError(f"each field must have shape ({len(ys)}, {len(xs)}), got {f.shape}")
+    if titles is None:
+        titles = (_say("before", lang), _say("after", lang))
     if len(titles) != len(fields):
         raise ValueError(f"titles must have one entry per field ({len(fields)}), got {len(titles)}")
     if pairs is not None and len(pairs) != len(fields):
@@ -156,7 +173,7 @@ def distance_field_figure(
         first = c == 1
         fig.add_trace(
             go.Heatmap(
-                x=xs, y=ys, z=field, coloraxis="coloraxis", name="heatmap",
+                x=xs, y=ys, z=field, coloraxis="coloraxis", name=_say("heatmap", lang),
                 hovertemplate="(%{x:.2f}, %{y:.2f})<br>d = %{z:.3f}<extra></extra>",
             ),
             row=1, col=c,
@@ -165,7 +182,7 @@ def distance_field_figure(
             Dt = _check_points(data, "data")
             fig.add_trace(
                 go.Scatter(
-                    x=Dt[:, 0], y=Dt[:, 1], mode="markers", name="training data", legendgroup="data",
+                    x=Dt[:, 0], y=Dt[:, 1], mode="markers", name=_say("training_data", lang), legendgroup="data",
                     showlegend=first, hoverinfo="skip",
                     marker=dict(size=5, color="white", opacity=0.6, line=dict(color="#444", width=0.5)),
                 ),
@@ -175,7 +192,7 @@ def distance_field_figure(
             P = _check_points(points)
             fig.add_trace(
                 go.Scatter(
-                    x=P[:, 0], y=P[:, 1], mode="markers+text", name="your points", legendgroup="points",
+                    x=P[:, 0], y=P[:, 1], mode="markers+text", name=_say("your_points", lang), legendgroup="points",
                     showlegend=first, text=[f"x{i}" for i in range(len(P))], textposition="top right",
                     textfont=dict(color="white"),
                     marker=dict(size=10, color=POINT, line=dict(color="white", width=1.5)),
@@ -184,7 +201,7 @@ def distance_field_figure(
             )
         fig.add_trace(
             go.Scatter(
-                x=[ref[0]], y=[ref[1]], mode="markers", name="reference", legendgroup="reference",
+                x=[ref[0]], y=[ref[1]], mode="markers", name=_say("reference", lang), legendgroup="reference",
                 showlegend=first, marker=dict(size=18, symbol="star", color=BREAK, line=dict(color="white", width=1)),
             ),
             row=1, col=c,
@@ -194,15 +211,15 @@ def distance_field_figure(
             a, b = (np.asarray(p, dtype=np.float64).reshape(2) for p in pair)
             fig.add_trace(
                 go.Scatter(
-                    x=[a[0], b[0]], y=[a[1], b[1]], mode="lines+markers", name="far-apart pair with the smallest d",
+                    x=[a[0], b[0]], y=[a[1], b[1]], mode="lines+markers", name=_say("pair", lang),
                     legendgroup="pair", showlegend=first,
                     line=dict(color=ZERO_PAIR, width=3, dash="dot"), marker=dict(size=9, color=ZERO_PAIR),
                 ),
                 row=1, col=c,
             )
-        fig.update_xaxes(range=[xs[0], xs[-1]], title_text="coordinate 1", row=1, col=c)
+        fig.update_xaxes(range=[xs[0], xs[-1]], title_text=_coordinate(1, lang), row=1, col=c)
         fig.update_yaxes(range=[ys[0], ys[-1]], row=1, col=c)
-    fig.update_yaxes(title_text="coordinate 2", row=1, col=1)
+    fig.update_yaxes(title_text=_coordinate(2, lang), row=1, col=1)
     fig.update_layout(coloraxis=dict(colorscale="Viridis", cmin=0.0, cmax=zmax, colorbar=dict(title="d")))
     _style(fig, title, height)
     fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.18, x=0), margin=dict(b=90))

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 try:
     from pages import _export as ex
+    from pages import _i18n as i18n_ui
     from pages import _jobs as jobs
     from pages import _ui as ui
 except ImportError:  # the page file run on its own (streamlit run pages/distances.py, AppTest)
     import _export as ex
+    import _i18n as i18n_ui
     import _jobs as jobs
     import _ui as ui
 
@@ -19,6 +23,7 @@ import pandas as pd
 import streamlit as st
 
 from adlab import distances as dist
+from adlab import i18n
 from adlab import viz_distances as vd
 from adlab.data import make_toy
 from adlab.distance_demo import (
@@ -32,47 +37,47 @@ from adlab.distance_demo import (
 
 PAGE = "distances"
 ui.begin(PAGE)
+t, lang = i18n_ui.t, i18n_ui.lang()
+# the table's columns inside the session (and in the tests); the editor shows them in the page's language
 COLUMNS = ("coordinate 1", "coordinate 2")
 MIN_POINTS, MAX_POINTS = 3, 8
 LEARNED_DEMO = "learned_demo"  # the demo encoder f(x) = x_1 from adlab.distances.DEMOS
-# preset button -> (label, demo key); loading a preset also selects the distance it breaks
-PRESETS = {
-    "squared_euclidean": "0, 1, 2 on a line",
-    "cosine": "angles 0°, 45°, 90°",
-    "cosine_identity": "x and 2x",
-    "learned": "twins for f(x) = x₁",
-    "kl_divergence": "probability vectors",
-}
-LABELS = {
-    "euclidean": "Euclidean",
-    "squared_euclidean": "squared Euclidean",
-    "cosine": "cosine distance 1 − cos",
-    "angular": "angular distance arccos(cos)/π",
-    "manhattan": "Manhattan (L1)",
-    "chebyshev": "Chebyshev (L∞)",
-    "kl_divergence": "KL divergence",
-    LEARNED_DEMO: "learned: ‖f(x) − f(y)‖ with f(x) = x₁",
-}
-LOSS_LABELS = {"triplet": "triplet (batch-hard)", "supcon": "SupCon"}
-ENCODER_LABELS = {"mlp": "MLP on (x₁, x₂)", "collapsed": "collapsed: MLP on x₁ only"}
-SHORT = {
-    dist.NON_NEGATIVITY: "non-negativity",
+# the counterexample buttons (demo keys); loading a preset also selects the distance it breaks
+PRESETS = ("squared_euclidean", "cosine", "cosine_identity", "learned", "kl_divergence")
+METRICS = ("euclidean", "squared_euclidean", "cosine", "angular", "manhattan", "chebyshev", "kl_divergence",
+           LEARNED_DEMO)
+LOSSES, ENCODERS, TOYS = ("triplet", "supcon"), ("mlp", "collapsed"), ("moons", "blobs")
+AXIOM_KEY = {  # adlab's axiom codes -> the catalogue's distances.axiom.<key>
+    dist.NON_NEGATIVITY: "non_negativity",
     dist.IDENTITY: "identity",
     dist.SYMMETRY: "symmetry",
     dist.TRIANGLE: "triangle",
 }
 AXIOM_LATEX = {
-    dist.NON_NEGATIVITY: (r"d(x, y) \ge 0", "A distance is never negative."),
-    dist.IDENTITY: (
-        r"d(x, y) = 0 \iff x = y",
-        "Distance zero means the very same point, and only the same point.",
-    ),
-    dist.SYMMETRY: (r"d(x, y) = d(y, x)", "Going from x to y is as far as coming back."),
-    dist.TRIANGLE: (
-        r"d(x, z) \le d(x, y) + d(y, z)",
-        "A detour through a third point is never shorter than the direct way.",
-    ),
+    dist.NON_NEGATIVITY: r"d(x, y) \ge 0",
+    dist.IDENTITY: r"d(x, y) = 0 \iff x = y",
+    dist.SYMMETRY: r"d(x, y) = d(y, x)",
+    dist.TRIANGLE: r"d(x, z) \le d(x, y) + d(y, z)",
 }
+
+
+def axiom_text(axiom: str, part: str) -> str:
+    """``part`` (name, title, short, meaning) of the axiom with adlab's code ``axiom``."""
+    return t(f"distances.axiom.{AXIOM_KEY[axiom]}.{part}")
+
+
+def option_label(group: str, run_lang: str = lang) -> Callable[[str], str]:
+    """A format function: an option's value ``v`` as the text ``distances.<group>.<v>``, in the language of
+    this run (bound here: AppTest formats the values again outside the run, where the session is unknown)."""
+    return lambda value: i18n.text_or_english(f"distances.{group}.{value}", run_lang)
+
+
+metric_label = option_label("metric")
+
+
+def column_label(column: str) -> str:
+    """A table column (``coordinate 1``) as the editor shows it."""
+    return t("distances.coordinate", n=COLUMNS.index(column) + 1)
 
 
 def distance_by_key(key: str) -> dist.Distance:
@@ -88,6 +93,7 @@ def frame(points: np.ndarray) -> pd.DataFrame:
 # reopens the table the lecturer built. The editable table and its bookkeeping are internal ("_" keys).
 POINTS = f"{PAGE}_points"
 TABLE, CURRENT, EDITOR_V, DRAWS = f"_{PAGE}_table", f"_{PAGE}_current", f"_{PAGE}_editor_v", f"_{PAGE}_draws"
+EDITOR_LANG = f"_{PAGE}_editor_lang"  # the language the editor's column names are in
 ss = st.session_state
 
 
@@ -105,8 +111,7 @@ def linked_points(value) -> np.ndarray | None:
 if TABLE not in ss:
     from_link = linked_points(ss.get(POINTS))
     if ss.get(POINTS) and from_link is None:
-        st.warning(f"The link's points ({POINTS}) are not a list of 1 to {MAX_POINTS} pairs of numbers, so the "
-                   "page starts from its first example instead.")
+        st.warning(t("distances.link_points", key=POINTS, max=MAX_POINTS))
     ss[TABLE] = frame(from_link if from_link is not None else dist.demo_points("squared_euclidean").points)
 ss.setdefault(EDITOR_V, 0)
 ss.setdefault(f"{PAGE}_metric", "squared_euclidean")
@@ -149,6 +154,11 @@ def _add_twin() -> None:
     _add_point(np.array([x0[0], x0[1] + 1.5]))
 
 
+if ss.get(EDITOR_LANG, lang) != lang:  # the editor's edits name its columns: start a fresh one, keeping them
+    _replace_points(ss.get(CURRENT, ss[TABLE]))
+ss[EDITOR_LANG] = lang
+
+
 # ----------------------------------------------------------------------------- helpers
 def clean_points(df: pd.DataFrame) -> np.ndarray | None:
     """The table as an ``(n, 2)`` array, warning about every problem; None when unusable."""
@@ -157,39 +167,32 @@ def clean_points(df: pd.DataFrame) -> np.ndarray | None:
     values = values[~empty]
     finite = np.isfinite(values)
     for r in np.flatnonzero(~finite.all(axis=1)):
-        missing = [COLUMNS[c] for c in range(2) if not finite[r, c]]
-        st.warning(
-            f"Row {r} has no usable number in {' and '.join(repr(m) for m in missing)} (empty cell, NaN "
-            "or inf): fill it in or delete the row. It is left out, so the points after it move up one label."
-        )
+        missing = [repr(column_label(COLUMNS[c])) for c in range(2) if not finite[r, c]]
+        columns = missing[0] if len(missing) == 1 else t("distances.columns_both", first=missing[0], second=missing[1])
+        st.warning(t("distances.row_unusable", row=r, columns=columns))
     values = values[finite.all(axis=1)]
     if len(values) > MAX_POINTS:
-        st.warning(f"{len(values)} points: this page checks at most {MAX_POINTS}; the first {MAX_POINTS} are used.")
+        st.warning(t("distances.too_many", count=len(values), max=MAX_POINTS))
         values = values[:MAX_POINTS]
     if len(values) < 2:
-        st.warning(f"Place at least {MIN_POINTS} points (two are enough for three of the axioms): "
-                   f"there {'is' if len(values) == 1 else 'are'} {len(values)} usable.")
+        key = "distances.too_few_one" if len(values) == 1 else "distances.too_few_many"
+        st.warning(t(key, min=MIN_POINTS, count=len(values)))
         return None
     if len(values) < MIN_POINTS:
-        st.info("With two points there is no triangle: add a third point to test the triangle inequality.")
+        st.info(t("distances.two_points"))
     return values
 
 
-DOMAIN_HINT = {
-    "cosine": "The angle of the zero vector is undefined: move that point away from the origin.",
-    "angular": "The angle of the zero vector is undefined: move that point away from the origin.",
-    "kl_divergence": "Each row must be a probability vector: both coordinates ≥ 0, summing to 1 "
-                     "(try the 'probability vectors' preset).",
-}
+DOMAIN_HINT = {"cosine": "hint_angle", "angular": "hint_angle", "kl_divergence": "hint_probability"}
 
 
 def check(distance: dist.Distance, points: np.ndarray) -> tuple[dist.AxiomReport, np.ndarray] | str:
     """The axiom report and distance matrix, or the reason the distance is undefined on ``points``."""
     try:
-        report = dist.check_axioms(distance, points)
+        report = dist.check_axioms(distance, points, lang=lang)
         return report, distance.pairwise(points)
     except ValueError as err:
-        return str(err)
+        return i18n.message(err, lang)
 
 
 HOLDS = ":green[:material/check_circle:]"  # an icon font bundled with Streamlit: renders without emoji fonts
@@ -198,34 +201,39 @@ BREAKS = ":red[:material/cancel:]"
 
 def axiom_lines(report: dist.AxiomReport) -> None:
     for r in report.results:
+        name = axiom_text(r.name, "name")
         if r.holds:
-            st.markdown(f"{HOLDS} **{r.name}** :green[holds] — {r.message}")
+            st.markdown(t("distances.line_holds", icon=HOLDS, name=name, message=r.message))
         else:
-            st.markdown(f"{BREAKS} **{r.name}** :red[**breaks**]: `{r.worst.sentence}`  \n"
-                        f"<small>{r.failures} of {r.checked} checked tuples violate it.</small>",
-                        unsafe_allow_html=True)
+            st.markdown(t("distances.line_breaks", icon=BREAKS, name=name, sentence=r.worst.sentence,
+                          failures=r.failures, checked=r.checked), unsafe_allow_html=True)
 
 
 def theory(distance: dist.Distance) -> str:
-    can = ", ".join(SHORT[a] for a in distance.fails)
-    return f"{distance.kind}" + (f": {can} can break" if can else ": all four hold")
+    kind = t(f"distances.kind.{distance.kind}")
+    if not distance.fails:
+        return t("distances.theory_holds", kind=kind)
+    return t("distances.theory_breaks", kind=kind, axioms=", ".join(axiom_text(a, "short") for a in distance.fails))
 
 
 def verdicts(distance: dist.Distance, points: np.ndarray) -> list[str]:
+    """One code per axiom: ``holds``, ``breaks`` or ``undefined`` (the distance cannot be computed there)."""
     try:
         report = dist.check_axioms(distance, points)
     except ValueError:
         return ["undefined"] * len(dist.AXIOMS)
-    return ["holds" if report[a].holds else "BREAKS" for a in dist.AXIOMS]
+    return ["holds" if report[a].holds else "breaks" for a in dist.AXIOMS]
 
 
 # plain words and cell colours: the table must read the same without an emoji font (Debian's chromium has none)
-VERDICT_STYLE = {"holds": "color: #1b7f3b", "BREAKS": "color: #c92a2a; font-weight: 700",
-                 "undefined": "color: #868e96", "no points": "color: #868e96"}
+VERDICT_STYLE = {"holds": "color: #1b7f3b", "breaks": "color: #c92a2a; font-weight: 700",
+                 "undefined": "color: #868e96", "no_points": "color: #868e96"}
+VERDICT_STYLE_SHOWN = {t(f"distances.verdict.{code}"): style for code, style in VERDICT_STYLE.items()}
 
 
 def verdict_style(value: str) -> str:
-    return VERDICT_STYLE.get(value, "")
+    """The colour of a cell of the comparison table, which shows a verdict in the page's language."""
+    return VERDICT_STYLE_SHOWN.get(value, "")
 
 
 @st.cache_data(show_spinner=False)
@@ -241,62 +249,48 @@ def sample_verdicts(key: str, n: int = 30, seed: int = 7) -> list[str]:
 
 
 # ============================================================================= page
-st.title("Distance axioms")
-st.markdown(
-    "Every contrastive loss compares **distances** (or similarities) between embeddings. What can a "
-    "loss, a miner or an anomaly score take for granted about them? A **metric** $d$ promises four "
-    "things, for all points $x, y, z$:"
-)
+st.title(t("distances.title"))
+st.markdown(t("distances.intro"))
 cols = st.columns(2)
 for i, axiom in enumerate(dist.AXIOMS, start=1):
     with cols[(i - 1) % 2].container(border=True):
-        st.markdown(f"**{i}. {axiom.capitalize()}**")
-        st.latex(AXIOM_LATEX[axiom][0])
-        st.caption(AXIOM_LATEX[axiom][1])
-st.markdown(
-    "**Why this matters for contrastive learning.**\n"
-    "- *Margins.* The triplet loss asks $d(a, n) \\ge d(a, p) + m$. With a metric the triangle inequality "
-    "turns that into a guarantee for the positive too: $d(p, n) \\ge d(a, n) - d(a, p) \\ge m$. With the "
-    "squared Euclidean distance (FaceNet, GOAD, Deep SVDD) that guarantee is gone.\n"
-    "- *Mining and neighbours.* Triangle-based mining and nearest-neighbour search prune candidates with "
-    "the triangle inequality (if $n$ is far from $p$ and $p$ is close to $a$, then $n$ cannot be close to $a$). "
-    "A kNN anomaly score inherits the same assumption.\n"
-    "- *Collapse.* A learned distance $d_f(x, y) = \\lVert f(x) - f(y) \\rVert$ is only a **pseudometric**: "
-    "if $f$ is not injective, different inputs sit at distance 0. Deep SVDD's hypersphere collapse exploits "
-    "exactly this: an $f$ that sends every input to the centre has zero loss and detects nothing."
-)
+        st.markdown(t("distances.card_title", number=i, name=axiom_text(axiom, "title")))
+        st.latex(AXIOM_LATEX[axiom])
+        st.caption(axiom_text(axiom, "meaning"))
+st.markdown(t("distances.why"))
 
 # ----------------------------------------------------------------------------- 2. place points
-st.header("Place points and test a distance")
-st.caption("Load a classic counterexample, edit the table (rows are the points x0, x1, …; add or delete "
-           "rows with the table's own controls), and pick a distance: everything below updates at once.")
+st.header(t("distances.place_header"))
+st.caption(t("distances.place_caption"))
 preset_cols = st.columns(3)
-for i, (key, label) in enumerate(PRESETS.items()):
-    preset_cols[i % 3].button(label, key=f"{PAGE}_preset_{key}", on_click=_load_preset, args=(key,),
-                              width="stretch", help=dist.demo_points(key).caption)
+for i, key in enumerate(PRESETS):
+    preset_cols[i % 3].button(t(f"distances.preset.{key}"), key=f"{PAGE}_preset_{key}", on_click=_load_preset,
+                              args=(key,), width="stretch", help=dist.demo_points(key).caption(lang))
 n_rows = len(ss.get(CURRENT, ss[TABLE]))
-preset_cols[2].button("add random point", key=f"{PAGE}_add", on_click=_add_random, width="stretch",
-                      icon=":material/add:", disabled=n_rows >= MAX_POINTS, help=f"At most {MAX_POINTS} points.")
+preset_cols[2].button(t("distances.add_random"), key=f"{PAGE}_add", on_click=_add_random, width="stretch",
+                      icon=":material/add:", disabled=n_rows >= MAX_POINTS,
+                      help=t("distances.add_random_help", max=MAX_POINTS))
 
 left, right = st.columns([2, 3])
 with left:
+    shown_columns = {c: column_label(c) for c in COLUMNS}
     edited = st.data_editor(
-        ss[TABLE],
+        ss[TABLE].rename(columns=shown_columns),
         key=f"_{PAGE}_editor_{ss[EDITOR_V]}",
         num_rows="dynamic",
         hide_index=True,
-        column_config={c: st.column_config.NumberColumn(c, format="%.3f") for c in COLUMNS},
+        column_config={c: st.column_config.NumberColumn(c, format="%.3f") for c in shown_columns.values()},
         width="stretch",
-    )
+    ).rename(columns={shown: c for c, shown in shown_columns.items()})
     ss[CURRENT] = edited
-    metric_key = st.selectbox("Distance", list(LABELS), key=f"{PAGE}_metric", format_func=LABELS.get)
+    metric_key = st.selectbox(t("distances.distance"), METRICS, key=f"{PAGE}_metric", format_func=metric_label)
     distance = distance_by_key(metric_key)
     for part in distance.latex.split(r", \quad "):  # one line each: a learned distance's two parts fit the column
         st.latex(part)
-    st.markdown(f"**Theory:** {distance.claim}  \n*{theory(distance)}* (claimed on: {distance.domain})")
+    st.markdown(t("distances.theory_line", claim=distance.claim_in(lang), theory=theory(distance),
+                  domain=distance.domain_in(lang)))
     if getattr(distance, "embedding", None) is not None:  # the torch object behind the numbers
-        st.caption(f"Computed by `EmbeddingDistance({distance.embedding.kind!r})`, the same object the losses, "
-                   "the miners and the kNN score take.")
+        st.caption(t("distances.computed_by", kind=distance.embedding.kind))
 
 points = clean_points(edited)
 if points is not None:  # the link carries the points
@@ -308,8 +302,8 @@ outcome = None
 if points is not None:
     outcome = check(distance, points)
     if isinstance(outcome, str):
-        st.warning(f"**{LABELS[metric_key]}** is undefined on these points: {outcome}. "
-                   f"{DOMAIN_HINT.get(metric_key, '')}")
+        hint = t(f"distances.{DOMAIN_HINT[metric_key]}") if metric_key in DOMAIN_HINT else ""
+        st.warning(t("distances.undefined", label=metric_label(metric_key), reason=outcome, hint=hint))
 
 with right:
     if points is not None:
@@ -322,132 +316,122 @@ with right:
             ident = report.identity.worst
             if ident is not None and not np.array_equal(*points[list(ident.indices)]):
                 zero_pair = ident.indices  # two distinct points at distance 0
-        ui.chart(vd.points_figure(points, distances=matrix, triangle=triangle, zero_pair=zero_pair, height=400),
-                 f"{PAGE}_scatter")
+        ui.chart(vd.points_figure(points, distances=matrix, triangle=triangle, zero_pair=zero_pair, height=400,
+                                  lang=lang), f"{PAGE}_scatter")
 
 if points is not None and not isinstance(outcome, str):
     report, matrix = outcome
     c1, c2 = st.columns([3, 2])
     with c1:
-        st.subheader("The four axioms on your points")
+        st.subheader(t("distances.axioms_header"))
         axiom_lines(report)
         if report.all_hold:
-            st.success("All four axioms hold on these points (evidence, not a proof: try more points).")
+            st.success(t("distances.all_hold"))
     with c2:
-        st.subheader("Pairwise distances")
+        st.subheader(t("distances.pairwise_header"))
         labels = [f"x{i}" for i in range(len(points))]
         st.dataframe(pd.DataFrame(matrix, index=labels, columns=labels).style.format("{:.3f}"),
                      width="stretch")
-        st.caption("Row x_i, column x_j holds d(x_i, x_j).")
+        st.caption(t("distances.pairwise_caption"))
 
 # ----------------------------------------------------------------------------- 3. comparison
-st.header("Every distance, every axiom")
+st.header(t("distances.table_header"))
 rows = []
-for key in LABELS:
+for key in METRICS:
     d = distance_by_key(key)
-    yours = verdicts(d, points) if points is not None else ["no points"] * 4
+    yours = verdicts(d, points) if points is not None else ["no_points"] * 4
     sample = sample_verdicts(key)
-    row = {"distance": LABELS[key], "theory": theory(d)}
+    row = {t("distances.table.distance"): metric_label(key), t("distances.table.theory"): theory(d)}
     for axiom, a, b in zip(dist.AXIOMS, yours, sample, strict=True):
-        row[f"{SHORT[axiom]} · your points"] = a
-        row[f"{SHORT[axiom]} · random sample"] = b
+        short = axiom_text(axiom, "short")
+        row[t("distances.table.your_points", axiom=short)] = t(f"distances.verdict.{a}")
+        row[t("distances.table.random_sample", axiom=short)] = t(f"distances.verdict.{b}")
     rows.append(row)
-st.dataframe(pd.DataFrame(rows).set_index("distance").style.map(verdict_style), width="stretch", key=f"{PAGE}_table")
-st.caption("Random sample: 30 fixed Gaussian points in the plane (probability vectors (p, 1 − p) for KL). "
-           "'undefined' means the distance cannot be computed on those points (a zero vector for cosine, "
-           "rows that are not probability vectors for KL). A sample can only refute an axiom, never prove "
-           "it: cosine's identity failure needs x and 2x, which a random sample does not contain, so "
-           "'holds' on a sample may still be 'can break' in theory.")
+st.dataframe(pd.DataFrame(rows).set_index(t("distances.table.distance")).style.map(verdict_style), width="stretch",
+             key=f"{PAGE}_table")
+st.caption(t("distances.table_caption"))
 
 # ----------------------------------------------------------------------------- 4. learned
-st.header("A learned distance, before and after training")
-st.markdown(
-    "Now $d_f(x, y) = \\lVert f(x) - f(y) \\rVert_2$, where $f(x) = g(x) / \\lVert g(x) \\rVert$ is a small "
-    "ReLU MLP $g$ followed by the L2 normalisation that contrastive losses use. Symmetry and the triangle "
-    "inequality carry over from the Euclidean distance between features, but **identity of indiscernibles "
-    "holds only where $f$ is injective**. Training on purpose pulls each class together, so far-apart points "
-    "of one class become almost indiscernible. The **collapsed** encoder ignores coordinate 2 altogether: "
-    "$(a, b)$ and $(a, b')$ are at distance exactly 0."
-)
+st.header(t("distances.learned_header"))
+st.markdown(t("distances.learned_intro"))
 with st.form(f"{PAGE}_form"):
     c1, c2, c3, c4, c5 = st.columns(5)
-    toy = c1.selectbox("Toy data", ["moons", "blobs"], key=f"{PAGE}_toy")
-    loss = c2.selectbox("Loss", list(LOSS_LABELS), key=f"{PAGE}_loss", format_func=LOSS_LABELS.get)
-    encoder = c3.selectbox("Encoder f", list(ENCODER_LABELS), key=f"{PAGE}_encoder",
-                           format_func=ENCODER_LABELS.get)
-    epochs = int(c4.number_input("Epochs", 1, 100, 20, key=f"{PAGE}_epochs"))
-    seed = int(c5.number_input("Seed", 0, 10_000, 0, key=f"{PAGE}_seed"))
-    submitted = st.form_submit_button("Train f", type="primary", key=f"{PAGE}_train")
+    toy = c1.selectbox(t("distances.toy_label"), TOYS, key=f"{PAGE}_toy", format_func=option_label("toy"))
+    loss = c2.selectbox(t("distances.loss"), LOSSES, key=f"{PAGE}_loss",
+                        format_func=option_label("loss_name"))
+    encoder = c3.selectbox(t("distances.encoder"), ENCODERS, key=f"{PAGE}_encoder",
+                           format_func=option_label("encoder_name"))
+    epochs = int(c4.number_input(t("distances.epochs"), 1, 100, 20, key=f"{PAGE}_epochs"))
+    seed = int(c5.number_input(t("distances.seed"), 0, 10_000, 0, key=f"{PAGE}_seed"))
+    submitted = st.form_submit_button(t("distances.train"), type="primary", key=f"{PAGE}_train")
 
 job = None
 if submitted:
     ss.pop(f"{PAGE}_run", None)
     try:
         cfg = DistanceDemoConfig(toy=toy, loss=loss, encoder=encoder, epochs=epochs, seed=seed, device=ui.device())
-        job = jobs.spec("learned_distance", cfg, seed=seed, device=cfg.device, label=f"f on {toy}")
+        job = jobs.spec("learned_distance", cfg, seed=seed, device=cfg.device,
+                        label=t("distances.job_label", toy=t(f"distances.toy.{toy}")))
     except ValueError as err:
         jobs.cancel(PAGE)
-        st.error(f"Training failed: {err}")
-done = jobs.run_job(PAGE, job, page=PAGE, title="Training f…", summary=lambda r: f"Trained f in {r.history.seconds:.1f} s")
+        st.error(t("distances.failed", error=i18n.message(err, lang)))
+done = jobs.run_job(PAGE, job, page=PAGE, title=t("distances.training"),
+                    summary=lambda r: t("distances.trained_in", seconds=r.history.seconds))
 if done is not None:
     ss[f"{PAGE}_run"] = done.result
 
 run: LearnedDistanceRun | None = ss.get(f"{PAGE}_run")
 if run is None:
     cfg = DistanceDemoConfig(toy=toy, encoder=encoder, seed=seed)
-    encoders = {"Random f (before training)": build_demo_encoder(cfg)}
+    encoders = {"before": build_demo_encoder(cfg)}
     ds = make_toy(cfg.toy, n=cfg.n, seed=cfg.seed)
     toy_X, toy_normal = ds.X, ds.X[ds.y != len(ds.class_names) - 1]
-    st.info("Press **Train f** to train the encoder (a second or two on a CPU) and compare before with after. "
-            "Until then: the encoder at its random initialisation.")
+    st.info(t("distances.press_train"))
 else:
     cfg = run.config
-    encoders = {"Random f (before training)": run.encoder_before, "Trained f (after training)": run.encoder_after}
+    encoders = {"before": run.encoder_before, "after": run.encoder_after}
     toy_X, toy_normal = run.X, run.X[run.y != len(run.class_names) - 1]
     h = run.history
-    st.success(f"Trained f ({ENCODER_LABELS[cfg.encoder]}) with the {LOSS_LABELS[cfg.loss]} loss on {cfg.toy} "
-               f"for {cfg.epochs} epochs in "
-               f"{h.seconds:.1f} s on {h.device}: loss {h.epoch_losses[0]:.4f} → {h.epoch_losses[-1]:.4f}.")
-learned = {title: dist.LearnedDistance(f) for title, f in encoders.items()}
+    st.success(t("distances.trained", encoder=t(f"distances.encoder_name.{cfg.encoder}"),
+                 loss=t(f"distances.loss_name.{cfg.loss}"), toy=t(f"distances.toy.{cfg.toy}"), epochs=cfg.epochs,
+                 seconds=h.seconds, device=h.device, first=h.epoch_losses[0], last=h.epoch_losses[-1]))
+learned = {stage: dist.LearnedDistance(f) for stage, f in encoders.items()}  # stage: "before" / "after"
 
 if points is not None:
-    st.subheader("The axioms for d_f on your points")
+    st.subheader(t("distances.learned_axioms_header"))
     cols = st.columns(len(learned))
-    for col, (title, d) in zip(cols, learned.items(), strict=True):
+    for col, (stage, d) in zip(cols, learned.items(), strict=True):
         with col:
-            st.markdown(f"**{title}**")
-            axiom_lines(dist.check_axioms(d, points))
-    st.button("add a twin of x0 (same coordinate 1, coordinate 2 + 1.5)", key=f"{PAGE}_twin", icon=":material/add:",
-              on_click=_add_twin, disabled=n_rows >= MAX_POINTS,
-              help="The collapsed encoder cannot tell x0 from its twin: identity of indiscernibles breaks.")
+            st.markdown(f"**{t(f'distances.stage.{stage}')}**")
+            axiom_lines(dist.check_axioms(d, points, lang=lang))
+    st.button(t("distances.twin"), key=f"{PAGE}_twin", icon=":material/add:", on_click=_add_twin,
+              disabled=n_rows >= MAX_POINTS, help=t("distances.twin_help"))
 
 # the geometry: distance to a reference point over the whole input plane
 ref_options = list(range(len(points))) if points is not None else []
 if ss.get(f"{PAGE}_ref") not in ref_options:
     ss.pop(f"{PAGE}_ref", None)
 if ref_options:
-    ref_i = st.selectbox("Reference point for the heatmap", ref_options, key=f"{PAGE}_ref",
+    ref_i = st.selectbox(t("distances.reference"), ref_options, key=f"{PAGE}_ref",
                          format_func=lambda i: f"x{i} = ({points[i][0]:.2f}, {points[i][1]:.2f})")
     reference = points[ref_i]
 else:
     reference = np.zeros(2)
 xs, ys = plane_grid(toy_X, *([points] if points is not None else []), steps=60)
 min_gap = 0.4 * float(np.hypot(*np.ptp(toy_normal, axis=0)))  # 40 % of the data's bounding-box diagonal
-pairs = {title: closest_distinct_pair(d, toy_normal, min_gap=min_gap) for title, d in learned.items()}
+pairs = {stage: closest_distinct_pair(d, toy_normal, min_gap=min_gap) for stage, d in learned.items()}
 fields = [distance_field(d, reference, xs, ys) for d in learned.values()]
 ui.chart(vd.distance_field_figure(xs, ys, fields, reference=reference, points=points, data=toy_X,
-                                  pairs=[(p.a, p.b) for p in pairs.values()], titles=list(learned)), f"{PAGE}_field")
-st.caption("Colour = d_f(reference, p) for every p in the plane (dark = close). White dots: the toy data f "
-           f"is trained on. Orange dotted line: of all pairs of normal toy points at least {min_gap:.2f} apart in the "
-           "plane, the one d_f can tell apart least. After training it usually joins the two ends of one class.")
+                                  pairs=[(p.a, p.b) for p in pairs.values()],
+                                  titles=[t(f"distances.stage.{stage}") for stage in learned], lang=lang),
+         f"{PAGE}_field")
+st.caption(t("distances.field_caption", gap=min_gap))
 cols = st.columns(len(pairs))
-for col, (title, p) in zip(cols, pairs.items(), strict=True):
-    exact = " — exactly 0: identity of indiscernibles fails" if p.d == 0 else ""
-    col.metric(f"Closest far-apart pair · {title.split(' (')[0]}", f"d_f = {p.d:.4f}",
-               help=f"({p.a[0]:.2f}, {p.a[1]:.2f}) and ({p.b[0]:.2f}, {p.b[1]:.2f}) are {p.gap:.2f} apart "
-                    "in the plane.")
-    col.caption(f"({p.a[0]:.2f}, {p.a[1]:.2f}) and ({p.b[0]:.2f}, {p.b[1]:.2f}), {p.gap:.2f} apart in the "
-                f"plane{exact}.")
+for col, (stage, p) in zip(cols, pairs.items(), strict=True):
+    where = dict(a1=p.a[0], a2=p.a[1], b1=p.b[0], b2=p.b[1], gap=p.gap)
+    col.metric(t("distances.pair_label", encoder=t(f"distances.stage.{stage}_short")), f"d_f = {p.d:.4f}",
+               help=t("distances.pair_help", **where))
+    col.caption(t("distances.pair_caption", exact=t("distances.pair_exact") if p.d == 0 else "", **where))
 
 if run is not None:
     ex.section(PAGE, lambda: ex.distance_files(run), stem=f"adlab_{PAGE}_toy-{run.config.toy}_seed{run.config.seed}")

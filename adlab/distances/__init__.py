@@ -36,6 +36,7 @@ from adlab.distances.learned import LearnedDistance
 from adlab.distances.metric import (
     DISTANCES,
     Distance,
+    DomainError,
     FormulaDistance,
     angular,
     chebyshev,
@@ -67,6 +68,7 @@ __all__ = [
     "Counterexample",
     "Demo",
     "Distance",
+    "DomainError",
     "EmbeddingDistance",
     "FormulaDistance",
     "LearnedDistance",

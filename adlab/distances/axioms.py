@@ -11,6 +11,8 @@ A metric :math:`d` satisfies, for all x, y, z:
 violation of each as a :class:`Counterexample`. It takes a :class:`~adlab.distances.metric.Distance`,
 a torch :class:`~adlab.distances.embedding.EmbeddingDistance` or any callable ``d(x, y) -> float``.
 :func:`structure` names what is left when some axioms fail (pseudometric, semimetric, ...).
+The sentences of a report (``message``, ``sentence``) are in the language :func:`check_axioms` is
+given (the catalogue's ``distances.check.*``); the names of the axioms are codes (:data:`AXIOMS`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from adlab import i18n
 from adlab.distances import _arrays
 from adlab.distances._arrays import as_float_array, check_points, rowwise
 from adlab.distances.embedding import EUCLIDEAN, EmbeddingDistance
@@ -162,17 +165,16 @@ def _pairwise_matrix(distance: object, P: np.ndarray) -> np.ndarray:
     return D
 
 
-def _check_non_negativity(D: np.ndarray, P: np.ndarray, atol: float) -> AxiomResult:
+def _say(key: str, lang: str, **fields: object) -> str:
+    return i18n.text(f"distances.check.{key}", lang, **fields)
+
+
+def _check_non_negativity(D: np.ndarray, P: np.ndarray, atol: float, lang: str) -> AxiomResult:
     n = len(D)
     bad = D < -atol
     if not bad.any():
-        return AxiomResult(
-            NON_NEGATIVITY,
-            True,
-            None,
-            n * n,
-            f"d >= 0 on all {n * n} ordered pairs (min {_fmt(D.min())}).",
-        )
+        msg = _say("non_negativity_holds", lang, pairs=n * n, low=_fmt(D.min()))
+        return AxiomResult(NON_NEGATIVITY, True, None, n * n, msg)
     i, j = np.unravel_index(np.argmin(D), D.shape)
     v = float(D[i, j])
     worst = Counterexample(
@@ -183,11 +185,11 @@ def _check_non_negativity(D: np.ndarray, P: np.ndarray, atol: float) -> AxiomRes
         -v,
         f"{_d(i, j)} = {_fmt(v)} < 0",
     )
-    msg = f"{int(bad.sum())} of {n * n} ordered pairs are negative; worst: {worst.sentence}."
+    msg = _say("non_negativity_breaks", lang, bad=int(bad.sum()), pairs=n * n, worst=worst.sentence)
     return AxiomResult(NON_NEGATIVITY, False, worst, n * n, msg, int(bad.sum()))
 
 
-def _check_identity(D: np.ndarray, P: np.ndarray, atol: float) -> AxiomResult:
+def _check_identity(D: np.ndarray, P: np.ndarray, atol: float, lang: str) -> AxiomResult:
     n = len(D)
     flat = P.reshape(n, -1)
     gap = rowwise(EUCLIDEAN, flat, flat)  # (n, n) how far apart the raw points are, exactly 0 on equal rows
@@ -196,28 +198,28 @@ def _check_identity(D: np.ndarray, P: np.ndarray, atol: float) -> AxiomResult:
     zero_distinct = ~same & (np.abs(D) <= atol)  # x != y but d(x, y) = 0
     n_a, n_b = int(nonzero_same.sum()), int(zero_distinct.sum())
     if n_a == 0 and n_b == 0:
-        msg = f"d(x, y) = 0 exactly when x = y, on all {n * n} ordered pairs."
+        msg = _say("identity_holds", lang, pairs=n * n)
         return AxiomResult(IDENTITY, True, None, n * n, msg)
     if n_a:  # prefer d(x, x) != 0, the worst being the largest |d(x, x)|
         i, j = np.unravel_index(np.argmax(np.where(nonzero_same, np.abs(D), -1.0)), D.shape)
         v = float(D[i, j])
-        tail = "" if i == j else f" although x{i} = x{j}"
-        sentence = f"{_d(i, j)} = {_fmt(v)} != 0{tail}"
+        sentence = (f"{_d(i, j)} = {_fmt(v)} != 0" if i == j
+                    else _say("identity_equal_nonzero", lang, d=_d(i, j), value=_fmt(v), i=i, j=j))
         worst = Counterexample(IDENTITY, (int(i), int(j)), P[[i, j]], {_d(i, j): v}, abs(v), sentence)
     else:  # distinct points at distance 0, the worst being the farthest apart in input space
         i, j = np.unravel_index(np.argmax(np.where(zero_distinct, gap, -1.0)), D.shape)
         v, g = float(D[i, j]), float(gap[i, j])
-        sentence = f"{_d(i, j)} = {_fmt(v)} although x{i} != x{j} (||x{i} - x{j}|| = {_fmt(g)})"
+        sentence = _say("identity_distinct_zero", lang, d=_d(i, j), value=_fmt(v), i=i, j=j, gap=_fmt(g))
         worst = Counterexample(
             IDENTITY, (int(i), int(j)), P[[i, j]], {_d(i, j): v, f"||x{i} - x{j}||": g}, g, sentence
         )
-    parts = [f"{n_a} of {n * n} ordered pairs of equal points have d != 0"] if n_a else []
-    parts += [f"{n_b} of {n * n} ordered pairs of distinct points have d = 0"] if n_b else []
-    msg = f"{'; '.join(parts)}; worst: {worst.sentence}."
+    parts = [_say("identity_equal_count", lang, count=n_a, pairs=n * n)] if n_a else []
+    parts += [_say("identity_distinct_count", lang, count=n_b, pairs=n * n)] if n_b else []
+    msg = _say("identity_breaks", lang, counts="; ".join(parts), worst=worst.sentence)
     return AxiomResult(IDENTITY, False, worst, n * n, msg, n_a + n_b)
 
 
-def _check_symmetry(D: np.ndarray, P: np.ndarray, atol: float) -> AxiomResult:
+def _check_symmetry(D: np.ndarray, P: np.ndarray, atol: float, lang: str) -> AxiomResult:
     n = len(D)
     checked = n * (n - 1) // 2
     with np.errstate(invalid="ignore"):
@@ -225,13 +227,8 @@ def _check_symmetry(D: np.ndarray, P: np.ndarray, atol: float) -> AxiomResult:
     asym = np.where(np.isnan(asym), 0.0, asym)  # inf on both sides counts as equal
     bad = asym > atol
     if not bad.any():
-        return AxiomResult(
-            SYMMETRY,
-            True,
-            None,
-            checked,
-            f"d(x, y) = d(y, x) on all {checked} pairs (max gap {_fmt(asym.max())}).",
-        )
+        msg = _say("symmetry_holds", lang, pairs=checked, gap=_fmt(asym.max()))
+        return AxiomResult(SYMMETRY, True, None, checked, msg)
     i, j = np.unravel_index(np.argmax(asym), asym.shape)
     a, b = float(D[i, j]), float(D[j, i])
     worst = Counterexample(
@@ -242,11 +239,11 @@ def _check_symmetry(D: np.ndarray, P: np.ndarray, atol: float) -> AxiomResult:
         float(asym[i, j]),
         f"{_d(i, j)} = {_fmt(a)} != {_d(j, i)} = {_fmt(b)}",
     )
-    msg = f"{int(bad.sum())} of {checked} pairs are asymmetric; worst: {worst.sentence}."
+    msg = _say("symmetry_breaks", lang, bad=int(bad.sum()), pairs=checked, worst=worst.sentence)
     return AxiomResult(SYMMETRY, False, worst, checked, msg, int(bad.sum()))
 
 
-def _check_triangle(D: np.ndarray, P: np.ndarray, atol: float) -> AxiomResult:
+def _check_triangle(D: np.ndarray, P: np.ndarray, atol: float, lang: str) -> AxiomResult:
     n = len(D)
     checked = n * (n - 1) * (n - 2)
     idx = np.arange(n)
@@ -267,19 +264,13 @@ def _check_triangle(D: np.ndarray, P: np.ndarray, atol: float) -> AxiomResult:
             b, j, k = np.unravel_index(flat, V.shape)
             best, best_ijk = float(V.flat[flat]), (int(rows[b]), int(j), int(k))
     if n_bad == 0:
-        return AxiomResult(
-            TRIANGLE,
-            True,
-            None,
-            checked,
-            f"d(x, z) <= d(x, y) + d(y, z) on all {checked} ordered triples.",
-        )
+        return AxiomResult(TRIANGLE, True, None, checked, _say("triangle_holds", lang, triples=checked))
     i, j, k = best_ijk
     dik, dij, djk = float(D[i, k]), float(D[i, j]), float(D[j, k])
     sentence = f"{_d(i, k)} = {_fmt(dik)} > {_d(i, j)} + {_d(j, k)} = {_fmt(dij)} + {_fmt(djk)}"
     values = {_d(i, k): dik, _d(i, j): dij, _d(j, k): djk}
     worst = Counterexample(TRIANGLE, (i, j, k), P[[i, j, k]], values, best, sentence)
-    msg = f"{n_bad} of {checked} ordered triples violate it; worst: {sentence} (by {best:.3g})."
+    msg = _say("triangle_breaks", lang, bad=n_bad, triples=checked, worst=sentence, by=best)
     return AxiomResult(TRIANGLE, False, worst, checked, msg, n_bad)
 
 
@@ -288,6 +279,7 @@ def check_axioms(
     points: object,
     *,
     atol: float = 1e-9,
+    lang: str = "en",
 ) -> AxiomReport:
     r"""Test the four metric axioms on every pair and triple of ``points``.
 
@@ -304,7 +296,12 @@ def check_axioms(
     - symmetry: ``|D[i, j] - D[j, i]| > atol`` (n(n-1)/2 pairs);
     - triangle: ``D[i, k] - (D[i, j] + D[j, k]) > atol`` over all ordered triples of distinct
       indices, vectorised as an ``(n, n, n)`` array in row blocks; the worst is the largest gap.
+
+    The results' ``message`` and the counterexamples' ``sentence`` are said in ``lang`` (``"en"`` or
+    ``"ko"``); the formulas in them read the same in both.
     """
+    if lang not in i18n.LANGUAGES:
+        raise ValueError(f"lang must be one of {i18n.LANGUAGES}, got {lang!r}")
     validate = getattr(distance, "validate", None)  # a Distance knows its own domain
     P = validate(points, "points") if callable(validate) else check_points(points, "points")
     n = P.shape[0]
@@ -315,4 +312,4 @@ def check_axioms(
     D = _pairwise_matrix(distance, P)
     checks = (_check_non_negativity, _check_identity, _check_symmetry, _check_triangle)
     name = getattr(distance, "name", getattr(distance, "__name__", type(distance).__name__))
-    return AxiomReport(str(name), n, tuple(check(D, P, float(atol)) for check in checks))
+    return AxiomReport(str(name), n, tuple(check(D, P, float(atol), lang) for check in checks))

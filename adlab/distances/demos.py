@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from adlab import i18n
 from adlab.distances.axioms import IDENTITY, SYMMETRY, TRIANGLE
 from adlab.distances.learned import LearnedDistance
 from adlab.distances.metric import Distance, angular, cosine, kl_divergence, squared_euclidean
@@ -22,13 +23,17 @@ __all__ = ["DEMOS", "Demo", "demo_points"]
 
 @dataclass(frozen=True, eq=False)
 class Demo:
-    """A ready-made counterexample: ``check_axioms(distance, points)`` finds ``breaks`` failing."""
+    """A ready-made counterexample: ``check_axioms(distance, points)`` finds ``breaks`` failing;
+    :meth:`caption` says why, in a language of the app."""
 
     key: str
     distance: Distance
     points: np.ndarray
     breaks: str
-    caption: str
+
+    def caption(self, lang: str = "en") -> str:
+        """One sentence on why these points break ``breaks`` (the catalogue's ``distances.demo.<key>``)."""
+        return i18n.text(f"distances.demo.{self.key}", lang)
 
 
 def _demos() -> dict[str, Demo]:
@@ -37,49 +42,12 @@ def _demos() -> dict[str, Demo]:
     with torch.no_grad():
         projection.weight.copy_(torch.tensor([[1.0, 0.0]]))
     demos = (
-        Demo(
-            "squared_euclidean",
-            squared_euclidean,
-            np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0]]),
-            TRIANGLE,
-            "Points 0, 1, 2 on a line: d(0, 2) = 4 > d(0, 1) + d(1, 2) = 1 + 1.",
-        ),
-        Demo(
-            "cosine",
-            cosine,
-            np.array([[1.0, 0.0], [r, r], [0.0, 1.0]]),
-            TRIANGLE,
-            "Unit vectors at 0, 45 and 90 degrees: 1 - cos 90 = 1 > (1 - cos 45) + (1 - cos 45) = 0.586.",
-        ),
-        Demo(
-            "cosine_identity",
-            cosine,
-            np.array([[1.0, 0.5], [2.0, 1.0], [-0.5, 1.0]]),
-            IDENTITY,
-            "x and 2x point the same way, so 1 - cos(x, 2x) = 0 although x != 2x.",
-        ),
-        Demo(
-            "angular_identity",
-            angular,
-            np.array([[1.0, 0.5], [2.0, 1.0], [-0.5, 1.0]]),
-            IDENTITY,
-            "The angle between x and 2x is 0: on raw vectors angular distance is only a pseudometric.",
-        ),
-        Demo(
-            "learned",
-            LearnedDistance(projection),
-            np.array([[1.0, 0.0], [1.0, 2.0], [3.0, 1.0]]),
-            IDENTITY,
-            "The encoder f(x) = x_1 sends (1, 0) and (1, 2) to the same feature: "
-            "distance 0 between different inputs.",
-        ),
-        Demo(
-            "kl_divergence",
-            kl_divergence,
-            np.array([[0.5, 0.5], [0.9, 0.1], [0.99, 0.01]]),
-            SYMMETRY,
-            "KL(p||q) != KL(q||p): the divergence depends on which distribution is the reference.",
-        ),
+        Demo("squared_euclidean", squared_euclidean, np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0]]), TRIANGLE),
+        Demo("cosine", cosine, np.array([[1.0, 0.0], [r, r], [0.0, 1.0]]), TRIANGLE),
+        Demo("cosine_identity", cosine, np.array([[1.0, 0.5], [2.0, 1.0], [-0.5, 1.0]]), IDENTITY),
+        Demo("angular_identity", angular, np.array([[1.0, 0.5], [2.0, 1.0], [-0.5, 1.0]]), IDENTITY),
+        Demo("learned", LearnedDistance(projection), np.array([[1.0, 0.0], [1.0, 2.0], [3.0, 1.0]]), IDENTITY),
+        Demo("kl_divergence", kl_divergence, np.array([[0.5, 0.5], [0.9, 0.1], [0.99, 0.01]]), SYMMETRY),
     )
     return {d.key: d for d in demos}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from adlab import i18n
 from adlab.distances._arrays import as_float_array, check_points
 from adlab.distances.axioms import AXIOMS, IDENTITY
 from adlab.distances.metric import Distance, euclidean, get_distance
@@ -45,13 +46,13 @@ class LearnedDistance(Distance):
         self.is_metric = False
         self.domain = "inputs of the encoder"
         self.fails = tuple(a for a in AXIOMS if a == IDENTITY or a in base.fails)
-        self.claim = f"d({base.name}) measured between encoder features f(x), f(y). " + (
-            "A pseudometric: symmetry and the triangle inequality carry over from the base "
-            "metric, but two different inputs that f maps to the same feature are at "
-            "distance 0 (the collapse Deep SVDD can exploit)."
-            if base.is_metric and not base.fails
-            else "It inherits the base's failures, and identity fails wherever f is not injective."
-        )
+        self.claim = self.claim_in("en")
+
+    def claim_in(self, lang: str) -> str:
+        """What theory says about ``d_f`` in ``lang``: a pseudometric over a metric base, else the base's
+        failures plus identity."""
+        key = "learned_metric" if self.base.is_metric and not self.base.fails else "learned_other"
+        return i18n.text(f"distances.claim.{key}", lang, base=self.base.name)
 
     def __repr__(self) -> str:
         return f"LearnedDistance(encoder={type(self.encoder).__name__}, base={self.base.name!r})"

@@ -16,6 +16,11 @@ and ``embedding`` names the object the losses and the kNN score use for the same
 The two forms on the right are the same numbers as ``1 - cos`` and ``arccos(cos)`` but give
 ``d(x, x) = 0`` exactly. Manhattan, Chebyshev and the KL divergence have no torch counterpart
 and are computed in numpy.
+
+What the app says about a distance comes from the catalogue (:mod:`adlab.i18n`): ``claim`` is the
+English ``distances.claim.<name>``, :meth:`Distance.claim_in` and :meth:`Distance.domain_in` say it in
+another language, and a point outside a distance's domain raises :class:`DomainError`, which carries
+its catalogue key.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from adlab import i18n
 from adlab.distances._arrays import as_float_array, blockwise, check_points, rowwise
 from adlab.distances.axioms import IDENTITY, SYMMETRY, TRIANGLE, structure
 from adlab.distances.embedding import (
@@ -39,6 +45,7 @@ from adlab.distances.embedding import (
 __all__ = [
     "DISTANCES",
     "Distance",
+    "DomainError",
     "FormulaDistance",
     "angular",
     "chebyshev",
@@ -53,6 +60,29 @@ __all__ = [
 _SIMPLEX_ATOL = 1e-6
 _UNIT_EUCLIDEAN = EmbeddingDistance("euclidean", normalize=True)  # ||x^ - y^||
 _UNIT_SQUARED_EUCLIDEAN = EmbeddingDistance("squared_euclidean", normalize=True)  # ||x^ - y^||^2
+# a distance's ``domain`` (a code, compared by the tests and the page) -> its catalogue name
+_DOMAIN_KEYS = {
+    "R^d": "r_d",
+    "unit sphere": "unit_sphere",
+    "probability simplex": "probability_simplex",
+    "inputs of the encoder": "encoder_inputs",
+}
+
+
+class DomainError(ValueError):
+    """Points outside a distance's domain (a zero vector for an angle, a row that is not a probability
+    vector). The message is the catalogue's ``text_key`` in English; :func:`adlab.i18n.message` says it
+    in the app's language."""
+
+    def __init__(self, key: str, **fields: object) -> None:
+        self.text_key = f"distances.error.{key}"
+        self.text_fields = fields
+        super().__init__(i18n.text(self.text_key, "en", **fields))
+
+
+def _claim(name: str) -> str:
+    """The English claim of the registered distance ``name`` (the catalogue's ``distances.claim.<name>``)."""
+    return i18n.text(f"distances.claim.{name}", "en")
 
 
 class Distance(ABC):
@@ -65,7 +95,7 @@ class Distance(ABC):
         domain: where ``is_metric`` is claimed, e.g. ``"unit sphere"``.
         fails: axioms that can fail on the raw inputs this object accepts (a counterexample
             exists); empty for a metric on all of its inputs.
-        claim: one or two sentences for the page.
+        claim: one or two sentences for the page, in English (:meth:`claim_in` for another language).
     """
 
     name: str
@@ -74,6 +104,18 @@ class Distance(ABC):
     domain: str
     fails: tuple[str, ...]
     claim: str
+
+    def claim_in(self, lang: str) -> str:
+        """``claim`` in ``lang``: the catalogue's ``distances.claim.<name>`` for a registered distance, the
+        distance's own ``claim`` for one built by hand."""
+        if DISTANCES.get(self.name) is self:
+            return i18n.text(f"distances.claim.{self.name}", lang)
+        return self.claim
+
+    def domain_in(self, lang: str) -> str:
+        """``domain`` in ``lang`` (``"unit sphere"`` is ``"단위 구"`` in Korean); an unknown domain as it is."""
+        key = _DOMAIN_KEYS.get(self.domain)
+        return i18n.text(f"distances.domain.{key}", lang) if key else self.domain
 
     @property
     def kind(self) -> str:
@@ -141,19 +183,16 @@ class FormulaDistance(Distance):
 def _nonzero_rows(X: np.ndarray, arg: str) -> None:
     zero = np.flatnonzero(~np.any(X != 0, axis=1))
     if zero.size:
-        raise ValueError(f"{arg} has zero vector(s) at row(s) {zero[:5].tolist()}: the angle is undefined")
+        raise DomainError("zero_vector", arg=arg, rows=zero[:5].tolist())
 
 
 def _probability_rows(X: np.ndarray, arg: str) -> None:
     if np.any(X < 0):
-        raise ValueError(f"{arg} must hold probability vectors: found negative entries")
+        raise DomainError("negative", arg=arg)
     sums = X.sum(axis=1)
     bad = np.flatnonzero(np.abs(sums - 1.0) > _SIMPLEX_ATOL)
     if bad.size:
-        raise ValueError(
-            f"{arg} must hold probability vectors (rows summing to 1): row {int(bad[0])} sums to "
-            f"{sums[bad[0]]:.6g}"
-        )
+        raise DomainError("not_normalised", arg=arg, row=int(bad[0]), total=float(sums[bad[0]]))
 
 
 def _euclidean(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
@@ -199,7 +238,7 @@ euclidean = FormulaDistance(
     latex=r"d(x, y) = \lVert x - y \rVert_2 = \sqrt{\textstyle\sum_i (x_i - y_i)^2}",
     kernel=_euclidean,
     is_metric=True,
-    claim="A metric on R^d: all four axioms hold.",
+    claim=_claim("euclidean"),
     embedding=EUCLIDEAN,
 )
 squared_euclidean = FormulaDistance(
@@ -207,10 +246,7 @@ squared_euclidean = FormulaDistance(
     latex=r"d(x, y) = \lVert x - y \rVert_2^2 = \textstyle\sum_i (x_i - y_i)^2",
     kernel=_squared_euclidean,
     fails=(TRIANGLE,),
-    claim=(
-        "Not a metric: the triangle inequality fails (0, 1, 2 on a line give 4 > 1 + 1). "
-        "It is what FaceNet's triplet loss, GOAD and Deep SVDD use."
-    ),
+    claim=_claim("squared_euclidean"),
     embedding=SQUARED_EUCLIDEAN,
 )
 cosine = FormulaDistance(
@@ -219,11 +255,7 @@ cosine = FormulaDistance(
     kernel=_cosine,
     domain="unit sphere",
     fails=(IDENTITY, TRIANGLE),
-    claim=(
-        "Not a metric: 1 - cos breaks the triangle inequality even on the unit sphere "
-        "(angles 0, 45, 90 degrees give 1 > 0.293 + 0.293), and on raw vectors x and 2x are at "
-        "distance 0."
-    ),
+    claim=_claim("cosine"),
     check=_nonzero_rows,
     embedding=COSINE_DISTANCE,
 )
@@ -234,10 +266,7 @@ angular = FormulaDistance(
     is_metric=True,
     domain="unit sphere",
     fails=(IDENTITY,),
-    claim=(
-        "A metric on the unit sphere (the great-circle angle, scaled to [0, 1]); on raw vectors "
-        "only a pseudometric, because x and 2x are at distance 0."
-    ),
+    claim=_claim("angular"),
     check=_nonzero_rows,
 )
 manhattan = FormulaDistance(
@@ -245,14 +274,14 @@ manhattan = FormulaDistance(
     latex=r"d(x, y) = \lVert x - y \rVert_1 = \textstyle\sum_i \lvert x_i - y_i \rvert",
     kernel=_manhattan,
     is_metric=True,
-    claim="A metric on R^d: all four axioms hold.",
+    claim=_claim("manhattan"),
 )
 chebyshev = FormulaDistance(
     name="chebyshev",
     latex=r"d(x, y) = \lVert x - y \rVert_\infty = \max_i \lvert x_i - y_i \rvert",
     kernel=_chebyshev,
     is_metric=True,
-    claim="A metric on R^d: all four axioms hold.",
+    claim=_claim("chebyshev"),
 )
 kl_divergence = FormulaDistance(
     name="kl_divergence",
@@ -260,11 +289,7 @@ kl_divergence = FormulaDistance(
     kernel=_kl,
     domain="probability simplex",
     fails=(SYMMETRY, TRIANGLE),
-    claim=(
-        "Often called a distance, but not a metric: KL(p||q) != KL(q||p) in general and the "
-        "triangle inequality fails. It is >= 0 and 0 only when p = q. Inputs must be "
-        "probability vectors; q_i = 0 where p_i > 0 gives inf."
-    ),
+    claim=_claim("kl_divergence"),
     check=_probability_rows,
 )
 
