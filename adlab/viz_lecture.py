@@ -13,19 +13,23 @@ from adlab.viz import COLOURS, _style
 
 __all__ = ["hard_figure", "roles_figure"]
 
-_SYMBOL = {"anchor": "star", "positive": "circle", "negative": "x"}
-_SIZE = {"anchor": 30, "positive": 20, "negative": 16}
+_SYMBOL = {"anchor": "star", "positive": "circle", "negative": "x", "negative_same": "x"}
+_SIZE = {"anchor": 30, "positive": 20, "negative": 16, "negative_same": 16}
+_COLOUR = {**COLOURS, "negative_same": "#ff9f1c"}  # a negative of the anchor's own class (instance mode)
 
 
 def roles_figure(r: Roles, mode: str, *, lang: str = "en") -> go.Figure:
     """The batch on the unit circle, each point drawn by its role for the anchor (star: anchor, green
-    circle: positive, red cross: negative) and labelled with its sample (and class, in class mode)."""
+    circle: positive, red cross: negative; in instance mode an orange cross: a negative of the anchor's own
+    class) and labelled with its sample (and class, in class mode)."""
     fig = go.Figure()
     t = np.linspace(0, 2 * np.pi, 200)
     fig.add_trace(go.Scatter(x=np.cos(t), y=np.sin(t), mode="lines", line=dict(color="#dddddd"),
                              hoverinfo="skip", showlegend=False))
-    for role in ("negative", "positive", "anchor"):
-        keep = r.role == role
+    anchor_label = r.labels[r.role == "anchor"][0]
+    same = (r.role == "negative") & (r.labels == anchor_label) if mode == "instance" else np.zeros(len(r.role), bool)
+    for role in ("negative", "negative_same", "positive", "anchor"):
+        keep = same if role == "negative_same" else (r.role == role) & ~same
         if not keep.any():
             continue
         if mode == "class":
@@ -36,7 +40,7 @@ def roles_figure(r: Roles, mode: str, *, lang: str = "en") -> go.Figure:
         fig.add_trace(go.Scatter(
             x=r.points[keep, 0], y=r.points[keep, 1], mode="markers+text", text=tags, textposition="top center",
             name=i18n.text(f"lecture.roles.{role}", lang, n=int(keep.sum())),
-            marker=dict(symbol=_SYMBOL[role], size=_SIZE[role], color=COLOURS[role],
+            marker=dict(symbol=_SYMBOL[role], size=_SIZE[role], color=_COLOUR[role],
                         line=dict(width=1, color="#333333")),
             hovertemplate="%{text}<extra></extra>"))
     fig.update_xaxes(range=[-1.5, 1.5], visible=False, scaleanchor="y")
