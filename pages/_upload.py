@@ -2,8 +2,11 @@
 
 Parsing is :func:`adlab.data.load_upload` (the CLI's ``--data FILE`` uses the same function); this
 module only draws the uploader and its options and keeps the parsed file in session state under
-``"upload"`` as ``{"key": "upload:<digest>", "name", "upload", "dataset", "error"}``. The digest covers
-the bytes and the options, so a link that names it is restored only with the same file and choices.
+``"upload"`` as ``{"key": "upload:<digest>", "name", "upload", "dataset", "error"}`` (``"error"``: the
+loader's :class:`~adlab.data.DataError`, whose ``str`` is the English message; a page says it in its
+language with ``adlab.i18n.message(entry["error"], lang)``). The digest covers the bytes and the options,
+so a link that names it is restored only with the same file and choices. The option values are
+language-neutral (``AUTO``, ``NONE``, column names, ``"keep"`` and sizes); only their labels are translated.
 """
 
 from __future__ import annotations
@@ -13,15 +16,20 @@ from typing import Any
 
 import streamlit as st
 
+from adlab import i18n
 from adlab.data import LIMITS, DataError, load_upload, sniff_columns
 
 try:
+    from pages import _i18n as i18n_ui
     from pages import _state as state
 except ImportError:  # a page file run on its own (AppTest)
+    import _i18n as i18n_ui
     import _state as state
 
+t = i18n_ui.t
+
 TYPES = ["csv", "tsv", "txt", "npz", "npy", "mat", "zip"]
-AUTO, NONE = "(guess)", "(no labels)"
+AUTO, NONE = "(guess)", "(no labels)"  # the label box's own values (kept in links); shown in the session's language
 SIZES = ["keep", 8, 16, 28, 32, 64]
 
 
@@ -40,7 +48,7 @@ def store(name: str, data: bytes, **options: Any) -> dict[str, Any]:
         try:
             upload = load_upload(name, data, **options)
         except DataError as err:
-            entry = {"key": key, "name": name, "upload": None, "dataset": None, "error": str(err)}
+            entry = {"key": key, "name": name, "upload": None, "dataset": None, "error": err}
         else:
             entry = {"key": key, "name": name, "upload": upload, "dataset": None, "error": None}
         st.session_state["upload"] = entry
@@ -61,15 +69,23 @@ def _columns(file: Any) -> tuple[str, ...]:
     return memo[1]
 
 
+def _label_option(value: str) -> str:
+    """The label box shows its two choices in the session's language and a column by its own name."""
+    return {AUTO: t("upload.sidebar.auto"), NONE: t("upload.sidebar.none")}.get(value, value)
+
+
+def _size_option(value: str | int) -> str:
+    return t("upload.sidebar.keep") if value == "keep" else str(value)
+
+
 def sidebar() -> None:
     """The uploader, its options (label column; image size), and what the loader made of the file."""
-    st.subheader("Your data")
+    lang = i18n_ui.lang()
+    st.subheader(t("upload.sidebar.title"))
     file = st.file_uploader(
-        "A CSV/TSV, NPZ/NPY, MATLAB .mat (ODDS) file or a ZIP of images", type=TYPES, key="upload_file",
-        help="Labels: a CSV column; arrays X and y in NPZ/MAT (ODDS: y = 1 anomalous); a ZIP with one folder "
-             "per class, or normal/ and abnormal/. Limits: "
-             f"{LIMITS.max_bytes // 2**20} MB, {LIMITS.max_rows:,} rows, {LIMITS.max_features:,} features, "
-             f"{LIMITS.max_images:,} images. Nothing in the file is executed; pickles and model files are refused.")
+        t("upload.sidebar.file"), type=TYPES, key="upload_file",
+        help=t("upload.sidebar.file_help", mb=LIMITS.max_bytes // 2**20, rows=LIMITS.max_rows,
+               features=LIMITS.max_features, images=LIMITS.max_images))
     if file is None:
         st.session_state.pop("upload", None)
         return
@@ -79,18 +95,17 @@ def sidebar() -> None:
         try:
             columns = _columns(file)
         except DataError as err:
-            st.error(str(err))
-            st.session_state["upload"] = {"key": None, "name": file.name, "upload": None, "error": str(err)}
+            st.error(i18n.message(err, lang))
+            st.session_state["upload"] = {"key": None, "name": file.name, "upload": None, "error": err}
             return
-        choice = st.selectbox("Label column", [AUTO, NONE, *columns], key="upload_label",
-                              on_change=state.keep("upload_label"),
-                              help="Its values become the classes; pick which are normal on each page. "
-                                   f"{AUTO}: a column named y, label, class, target, anomaly or outlier.")
+        choice = st.selectbox(t("upload.sidebar.label_column"), [AUTO, NONE, *columns], key="upload_label",
+                              format_func=_label_option, on_change=state.keep("upload_label"),
+                              help=t("upload.sidebar.label_column_help", auto=_label_option(AUTO)))
         options["label_column"] = {AUTO: "auto", NONE: None}.get(choice, choice)
     elif suffix == "zip":
-        size = st.select_slider("Resize images to", SIZES, value="keep", key="upload_size",
-                                on_change=state.keep("upload_size"),
-                                help="Images must share one size; pick a side length to resize them all.")
+        size = st.select_slider(t("upload.sidebar.resize"), SIZES, value="keep", key="upload_size",
+                                format_func=_size_option, on_change=state.keep("upload_size"),
+                                help=t("upload.sidebar.resize_help"))
         if size != "keep":
             options["image_size"] = int(size)
     # every rerun of every page passes here: read, hash and parse the bytes once per upload and options
@@ -100,12 +115,11 @@ def sidebar() -> None:
         entry = store(file.name, file.getvalue(), **options)
         entry["source"] = source
     if entry["upload"] is None:
-        st.error(entry["error"])
+        st.error(i18n.message(entry["error"], lang))
         return
     upload = entry["upload"]
-    st.success(upload.describe(), icon=":material/check_circle:")
+    st.success(upload.describe(lang), icon=":material/check_circle:")
     if upload.y is None:
-        st.caption("No labels: the detector pages and Compare can score every row (no AUROC). To train on normal "
-                   "rows and evaluate, choose a label column (CSV), add y (NPZ/MAT), or use class folders (ZIP).")
+        st.caption(t("upload.sidebar.no_labels"))
     else:
-        st.caption(f"Pick **your file: {file.name}** in the Dataset box of a page.")
+        st.caption(t("upload.sidebar.pick", name=file.name))

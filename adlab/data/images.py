@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .types import DataError, Dataset
+from .types import DataError, Dataset, Text
 
 __all__ = [
     "TORCHVISION_NAMES",
@@ -50,34 +50,27 @@ def read_idx(path: str | Path) -> np.ndarray:
     """
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"IDX file not found: {path}")
+        raise DataError.say("upload.folder.idx_missing", path=str(path))
     raw = path.read_bytes()
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError) as err:
-            raise DataError(
-                f"{path.name}: the gzip data is damaged or truncated ({err}); download it again"
-            ) from err
+            raise DataError.say("upload.folder.gzip_damaged", name=path.name, err=str(err)) from err
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
-        raise DataError(
-            f"{path.name}: not an IDX file (magic bytes {raw[:4].hex(' ') or 'missing'}; expected "
-            "00 00 <type 08..0e> <ndim>); pick the MNIST '*-ubyte' files"
-        )
+        raise DataError.say("upload.folder.not_idx", name=path.name,
+                            magic=raw[:4].hex(" ") or Text("upload.folder.magic_missing"))
     dtype = np.dtype(_IDX_DTYPES[raw[2]])
     ndim = raw[3]
     header_len = 4 + 4 * ndim
     if ndim == 0 or len(raw) < header_len:
-        raise DataError(f"{path.name}: IDX header is truncated or declares {ndim} dimensions")
+        raise DataError.say("upload.folder.idx_header", name=path.name, ndim=ndim)
     shape = tuple(int(s) for s in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     found = len(raw) - header_len
     if found != expected:
-        problem = "truncated" if found < expected else "longer than its header says"
-        raise DataError(
-            f"{path.name}: file is {problem}: header {shape} needs {expected} data bytes, found {found}; "
-            "download it again"
-        )
+        raise DataError.say("upload.folder.idx_truncated" if found < expected else "upload.folder.idx_longer",
+                            name=path.name, shape=str(shape), expected=expected, found=found)
     data = np.frombuffer(raw, dtype=dtype, offset=header_len).reshape(shape)
     return data.astype(dtype.newbyteorder("="))
 
@@ -101,7 +94,7 @@ def load_mnist_idx(folder: str | Path, split: str = "test") -> Dataset:
         raise ValueError(f"split must be 'test' or 'train', got {split!r}")
     folder = Path(folder).expanduser()
     if not folder.is_dir():
-        raise DataError(f"MNIST folder not found: {folder}; name the folder that holds the IDX files")
+        raise DataError.say("upload.folder.mnist_missing", folder=str(folder))
     prefix = "t10k" if split == "test" else "train"
     image_path = _find_idx(folder, f"{prefix}-images-idx3-ubyte")
     label_path = _find_idx(folder, f"{prefix}-labels-idx1-ubyte")
@@ -111,19 +104,18 @@ def load_mnist_idx(folder: str | Path, split: str = "test") -> Dataset:
             for what, p in (("images-idx3", image_path), ("labels-idx1", label_path))
             if p is None
         ]
-        raise DataError(
-            f"{folder} lacks {' and '.join(missing)}; name the folder that holds the MNIST {split} files"
-        )
+        files = missing[0] if len(missing) == 1 else Text("upload.folder.both", first=missing[0], second=missing[1])
+        raise DataError.say("upload.folder.mnist_lacks", folder=str(folder), files=files,
+                            split=Text(f"upload.folder.split_{split}"))
     images = read_idx(image_path)
     labels = read_idx(label_path)
     if images.ndim != 3 or images.dtype != np.uint8:
-        raise DataError(
-            f"{image_path.name}: expected uint8 images (n, H, W), got {images.dtype} {images.shape}"
-        )
+        raise DataError.say("upload.folder.mnist_images", name=image_path.name, dtype=str(images.dtype),
+                            shape=str(images.shape))
     if labels.ndim != 1 or len(labels) != len(images):
-        raise DataError(f"{label_path.name}: expected {len(images)} labels, got shape {labels.shape}")
+        raise DataError.say("upload.folder.mnist_labels", name=label_path.name, n=len(images), shape=str(labels.shape))
     if labels.size and labels.max() >= 10:
-        raise DataError(f"{label_path.name}: labels must be digits 0..9, found {int(labels.max())}")
+        raise DataError.say("upload.folder.mnist_digits", name=label_path.name, found=int(labels.max()))
     X = (images.astype(np.float32) / 255.0)[:, None]
     return Dataset(
         X=X, y=labels.astype(np.int64), class_names=DIGIT_NAMES, name=f"mnist-{split}", kind="image"
@@ -166,14 +158,12 @@ def load_torchvision(name: str, root: str, train: bool, download: bool = False) 
     if key not in TORCHVISION_NAMES:
         raise ValueError(f"name must be one of {TORCHVISION_NAMES}, got {name!r}")
     if not root or not str(root).strip():
-        raise DataError("no data folder given: name the folder that holds the dataset, or tick download")
+        raise DataError.say("upload.folder.none")
     root_path = Path(root).expanduser()
     tv_class = _TV_CLASSES[key]
     split = "train" if train else "test"
     if not download and not root_path.is_dir():
-        raise DataError(
-            f"data folder {root_path} does not exist: name the folder that holds {tv_class}, or tick download"
-        )
+        raise DataError.say("upload.folder.root_missing", root=str(root_path), dataset=tv_class)
 
     if key != "cifar10":
         prefix = "train" if train else "t10k"
@@ -184,25 +174,19 @@ def load_torchvision(name: str, root: str, train: bool, download: bool = False) 
                 names = DIGIT_NAMES if key == "mnist" else FASHION_NAMES
                 return Dataset(X=ds.X, y=ds.y, class_names=names, name=f"{key}-{split}", kind="image")
         if not download:
-            raise DataError(
-                f"no {tv_class} {split} files ({prefix}-images-idx3-ubyte[.gz], {prefix}-labels-idx1-ubyte[.gz]) "
-                f"under {root_path} or {root_path / tv_class / 'raw'}: name the folder that holds them, or tick download"
-            )
+            raise DataError.say("upload.folder.no_files", dataset=tv_class, split=Text(f"upload.folder.split_{split}"),
+                                prefix=prefix,
+                                root=str(root_path), raw=str(root_path / tv_class / "raw"))
     try:
         from torchvision import datasets
     except ImportError as err:
-        raise DataError(
-            f"torchvision is not installed, so {tv_class} cannot be read or downloaded here"
-        ) from err
+        raise DataError.say("upload.folder.no_torchvision", dataset=tv_class) from err
     try:
         tv = getattr(datasets, tv_class)(str(root_path), train=bool(train), download=bool(download))
     except RuntimeError as err:
-        hint = "tick download to fetch it" if not download else "check the folder and the network"
         where = "cifar-10-batches-py/" if key == "cifar10" else f"{tv_class}/raw/"
-        raise DataError(
-            f"{tv_class} not found or damaged under {root_path} ({err}); name the folder that holds "
-            f"'{where}', or {hint}"
-        ) from err
+        raise DataError.say("upload.folder.tv_missing_network" if download else "upload.folder.tv_missing",
+                            dataset=tv_class, root=str(root_path), err=str(err), where=where) from err
     data = np.asarray(tv.data)  # MNISTs: (n, 28, 28) uint8; CIFAR-10: (n, 32, 32, 3) uint8
     X = data.astype(np.float32) / 255.0
     X = X[:, None] if X.ndim == 3 else X.transpose(0, 3, 1, 2)  # (n, C, H, W)

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .types import DataError, Dataset
+from adlab import i18n
+
+from .types import DataError, Dataset, Text, in_language
 
 __all__ = ["GOAD_SPLITS", "Split", "goad_split", "goad_split_note", "goad_tabular_split", "one_class_split"]
 
@@ -70,18 +72,16 @@ def one_class_split(
     """
     normal = _class_indices(ds, normal_classes, "normal_classes")
     if not normal:
-        raise DataError("normal_classes is empty: pick at least one normal class")
+        raise DataError.say("upload.split.no_normal")
     if anomaly_classes is None:
         anomaly = tuple(c for c in range(len(ds.class_names)) if c not in normal)
     else:
         anomaly = _class_indices(ds, anomaly_classes, "anomaly_classes")
     overlap = sorted(set(normal) & set(anomaly))
     if overlap:
-        raise DataError(
-            f"classes {_names(ds, overlap)} are both normal and anomalous; a class can only be one"
-        )
+        raise DataError.say("upload.split.overlap", classes=_names(ds, overlap))
     if not anomaly:
-        raise DataError("no anomaly class left: leave at least one class out of normal_classes")
+        raise DataError.say("upload.split.no_anomaly")
     if not 0.0 <= contamination < 0.5:
         raise ValueError(f"contamination must lie in [0, 0.5), got {contamination!r}")
     if not 0.0 < train_fraction < 1.0:
@@ -105,10 +105,7 @@ def one_class_split(
     train_normal = train_half[is_normal[train_half]]
     train_anomaly = train_half[is_anomaly[train_half]]
     if len(train_normal) == 0:
-        raise DataError(
-            f"the normal classes {_names(ds, normal)} have no rows in the training half of {ds.name}; "
-            "pick a class with data"
-        )
+        raise DataError.say("upload.split.no_normal_rows", classes=_names(ds, normal), dataset=ds.name)
     n_normal = len(train_normal)
     n_anom = int(round(contamination / (1.0 - contamination) * n_normal))
     if max_train is not None and n_normal + n_anom > max_train:
@@ -116,10 +113,8 @@ def one_class_split(
         n_normal = max_train - n_anom
     if n_anom > len(train_anomaly):
         feasible = len(train_anomaly) / (len(train_anomaly) + len(train_normal))
-        raise DataError(
-            f"contamination={contamination:g} needs {n_anom} anomaly rows in the training half, but "
-            f"only {len(train_anomaly)} exist; lower contamination to at most {feasible:.3f}"
-        )
+        raise DataError.say("upload.split.contamination", contamination=contamination, n=n_anom,
+                            have=len(train_anomaly), feasible=feasible)
     train_idx = np.concatenate(
         [_subsample(train_normal, n_normal, rng), _subsample(train_anomaly, n_anom, rng)]
     )
@@ -130,10 +125,7 @@ def one_class_split(
     test_anomaly = test_half[is_anomaly[test_half]]
     if len(test_normal) == 0 or len(test_anomaly) == 0:
         which = "normal" if len(test_normal) == 0 else "anomaly"
-        raise DataError(
-            f"the test half of {ds.name} has no {which}-class rows, so detection cannot be scored; "
-            "use a larger dataset or other classes"
-        )
+        raise DataError.say(f"upload.split.test_no_{which}", dataset=ds.name)
     if test_anomaly_fraction is not None:
         # the largest k with k / (n_normal + k) <= a, plus a small tolerance for float rounding
         keep = max(1, int(np.floor(test_anomaly_fraction / (1.0 - test_anomaly_fraction) * len(test_normal) + 1e-9)))
@@ -178,12 +170,13 @@ def _class_indices(ds: Dataset, classes: int | str | Iterable[int | str], arg: s
     for c in classes:
         if isinstance(c, str):
             if c not in ds.class_names:
-                raise DataError(f"{arg}: {ds.name} has no class named {c!r}; valid classes: {valid}")
+                raise DataError.say("upload.split.no_class_named", arg=arg, dataset=ds.name, name=repr(c),
+                                    valid=valid)
             found.add(ds.class_names.index(c))
         elif isinstance(c, (int, np.integer)) and not isinstance(c, bool) and 0 <= c < len(ds.class_names):
             found.add(int(c))
         else:
-            raise DataError(f"{arg}: {c!r} is not a class of {ds.name}; valid classes: {valid}")
+            raise DataError.say("upload.split.not_a_class", arg=arg, dataset=ds.name, value=repr(c), valid=valid)
     return tuple(sorted(found))
 
 
@@ -194,18 +187,14 @@ def _names(ds: Dataset, classes: Iterable[int]) -> str:
 #: GOAD's tabular protocol, two ways to pick the training half of the normal rows (``split=``):
 #: ``"official"`` as lironber/GOAD's data_loader.py loads ODDS Thyroid and Arrhythmia (the seed then
 #: changes only the initial weights, the maps W_m and the batch order), ``"random"`` seeded.
-GOAD_SPLITS: dict[str, str] = {
-    "official": "the normal rows in file order, the first half trains (as the official GOAD code loads "
-                "Thyroid and Arrhythmia; the seed changes only the initial weights, the maps and the batch order)",
-    "random": "the normal rows permuted with the seed, the first half trains",
-}
+#: The English texts (the CLI's); :func:`goad_split_note` says them in a run card's language.
+GOAD_SPLITS: dict[str, str] = {split: i18n.text(f"upload.split.goad_{split}", "en") for split in ("official", "random")}
 
 
-def goad_split_note(split: str) -> str:
-    """One line on GOAD's tabular protocol with ``split`` (a key of :data:`GOAD_SPLITS`), for a run card."""
+def goad_split_note(split: str, lang: str = "en") -> str:
+    """One line on GOAD's tabular protocol with ``split`` (a key of :data:`GOAD_SPLITS`), for a run card, in ``lang``."""
     _check_goad_split(split)
-    return (f"GOAD's tabular protocol, {split} split: {GOAD_SPLITS[split]}; test = the other half plus every "
-            "anomaly; F1 at the true contamination")
+    return in_language(Text("upload.split.goad_note", split=split, how=Text(f"upload.split.goad_{split}")), lang)
 
 
 def _check_goad_split(split: str) -> None:
@@ -218,9 +207,7 @@ def _goad_rows(y01: np.ndarray, seed: int, split: str) -> tuple[np.ndarray, np.n
     _check_goad_split(split)
     normal, anomalous = np.flatnonzero(y01 == 0), np.flatnonzero(y01 == 1)
     if len(normal) < 4 or len(anomalous) < 1:
-        raise DataError(
-            f"y needs at least 4 normal rows and 1 anomaly, got {len(normal)} and {len(anomalous)}"
-        )
+        raise DataError.say("upload.split.goad_too_few", normal=len(normal), anomalous=len(anomalous))
     if split == "random":
         normal = normal[np.random.default_rng(seed).permutation(len(normal))]
     n_train = len(normal) // 2
@@ -244,9 +231,9 @@ def goad_tabular_split(
     X = np.asarray(X)
     y = np.asarray(y).reshape(-1)
     if len(X) != len(y):
-        raise DataError(f"X and y must have the same number of rows, got {len(X)} and {len(y)}")
+        raise DataError.say("upload.split.goad_lengths", x=len(X), y=len(y))
     if not np.isin(y, (0, 1)).all():
-        raise DataError("y must hold 0 (normal) and 1 (anomaly) only")
+        raise DataError.say("upload.split.goad_labels")
     train, test = _goad_rows(y, seed, split)
     return X[train], X[test], y[test] == 1
 
@@ -259,10 +246,10 @@ def goad_split(ds: Dataset, normal_classes: int | str | Iterable[int | str], *, 
     is the other half plus **every** anomaly (uncapped, so F1 at the true contamination is the paper's)."""
     normal = _class_indices(ds, normal_classes, "normal_classes")
     if not normal:
-        raise DataError("normal_classes is empty: pick at least one normal class")
+        raise DataError.say("upload.split.no_normal")
     anomaly = tuple(c for c in range(len(ds.class_names)) if c not in normal)
     if not anomaly:
-        raise DataError("no anomaly class left: leave at least one class out of normal_classes")
+        raise DataError.say("upload.split.no_anomaly")
     y01 = (~np.isin(ds.y, normal)).astype(np.int64)
     train, test = _goad_rows(y01, int(seed), split)
     return Split(

@@ -110,4 +110,4 @@ def _plant_anomalies(X_normal: np.ndarray, m: int, rng: np.random.Generator) -> 
         n_kept += len(good)
         if n_kept >= m:
             return np.concatenate(kept)[:m]
-    raise DataError("could not place the anomalies away from the normal points; lower anomaly_fraction")
+    raise DataError.say("upload.toy.no_room")

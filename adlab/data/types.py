@@ -1,23 +1,106 @@
-"""The in-memory dataset type and the error raised for data that cannot be used."""
+"""The in-memory dataset type, the error raised for data that cannot be used, and the texts it says.
+
+A :class:`DataError` says what is wrong with a user's file or choice and what to do about it; the app
+shows it in the reader's language, the CLI in English. Raise one that can be translated like this:
+
+1. write the English sentence into ``assets/i18n/en/<area>.toml`` under a key of your area, its
+   changing parts as named fields (``[upload.error] empty = "{name}: the file is empty (0 bytes); ..."``),
+   and the Korean into ``assets/i18n/ko/<area>.toml`` under the same key with the same fields;
+2. raise ``DataError.say("upload.error.empty", name=name)``.
+
+``str(err)`` is then the English sentence, exactly as a plain ``DataError("...")`` would say it (the CLI
+prints it, tests match it), and ``err.text_key`` / ``err.text_fields`` let :func:`adlab.i18n.message`
+say it in the page's language: ``st.error(i18n.message(err, i18n_ui.lang()))``. A field may itself be a
+piece of text said from the catalogue, a :class:`Text` (``where=Text("upload.piece.row", row=5)``, a
+choice between sentences, a plural): it is said in the same language as the sentence around it. A
+plain ``DataError("message")`` still works and is shown as it is (``text_key`` is None): use it for
+errors only a developer sees.
+
+:class:`Text` serves any other sentence adlab builds for the app (an upload's notes, its one-line
+description): it *is* the English ``str``, and knows its key and fields for the other languages
+(:func:`in_language`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 
-__all__ = ["DataError", "Dataset", "KINDS"]
+from adlab import i18n
+
+__all__ = ["DataError", "Dataset", "KINDS", "Text", "in_language"]
 
 KINDS = ("tabular", "image")
 #: class names (any case) that a user's file gives its normal rows, in order of preference
 NORMAL_NAMES = ("normal", "0", "inlier", "inliers", "good", "ok", "false", "no")
 
 
+class Text(str):
+    """A text from the catalogue: the English ``str`` itself, plus the key and fields to say it in another language.
+
+    ``Text("upload.error.empty", name="d.csv")`` equals the English template of ``upload.error.empty``
+    with its fields filled, so printing, joining, ``in`` and ``==`` all see the English text;
+    ``text_key`` and ``text_fields`` (read-only) are what :func:`adlab.i18n.message` and
+    :func:`in_language` read. A field that is itself a ``Text`` is said in the same language as the
+    text around it. ``KeyError`` for a key the English catalogue lacks (a typo: every test finds it).
+    Pickles as its key and fields (a worker process rebuilds it from its own catalogue).
+    """
+
+    text_key: str
+    text_fields: Mapping[str, Any]
+
+    def __new__(cls, key: str, /, **fields: Any) -> Text:
+        self = super().__new__(cls, i18n.text(key, i18n.REFERENCE, **fields))
+        self.text_key = key
+        self.text_fields = MappingProxyType(dict(fields))
+        return self
+
+    def __reduce__(self):
+        return (_rebuild_text, (self.text_key, dict(self.text_fields)))
+
+
+def _rebuild_text(key: str, fields: dict[str, Any]) -> Text:
+    return Text(key, **fields)
+
+
+def in_language(text: object, lang: str) -> str:
+    """``text`` said in ``lang``: a :class:`Text` (or anything with ``text_key`` and ``text_fields``, such
+    as a :class:`DataError`) from the catalogue, its :class:`Text` fields said in ``lang`` too (a text
+    missing from ``lang`` in English, as :func:`adlab.i18n.text_or_english`); anything else as ``str``."""
+    key = getattr(text, "text_key", None)
+    if not isinstance(key, str):
+        return str(text)
+    fields = dict(getattr(text, "text_fields", None) or {})
+    said = {name: in_language(value, lang) if isinstance(getattr(value, "text_key", None), str) else value
+            for name, value in fields.items()}
+    return i18n.text_or_english(key, lang, **said)
+
+
 class DataError(ValueError):
     """Data that cannot be used as it is: a missing folder, a truncated file, an unknown class.
 
-    The message says what is wrong and what to do about it; the app shows it to the user as is.
+    The message says what is wrong and what to do about it; the app shows it to the user. Raise
+    ``DataError.say(key, **fields)`` (see the module docstring) for a message the app translates:
+    ``str(err)`` is its English text, ``text_key`` its catalogue key and ``text_fields`` its fields. A
+    plain ``DataError("message")`` (``text_key`` None, ``text_fields`` empty) is shown as it is.
     """
+
+    text_key: str | None  #: the catalogue key of the message; None for a plain message
+    text_fields: Mapping[str, Any]  #: the fields of the catalogue text; empty for a plain message
+
+    def __init__(self, message: str = "", /) -> None:
+        super().__init__(message)
+        self.text_key = getattr(message, "text_key", None)
+        self.text_fields = dict(getattr(message, "text_fields", None) or {})  # a dict: the error pickles
+
+    @classmethod
+    def say(cls, key: str, /, **fields: Any) -> DataError:
+        """The error whose message is the catalogue text ``key`` with ``fields`` (English in ``str(err)``)."""
+        return cls(Text(key, **fields))
 
 
 @dataclass(frozen=True, eq=False)

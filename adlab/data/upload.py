@@ -28,9 +28,9 @@ import zipfile
 from pathlib import PurePosixPath
 from typing import Literal
 
-from .types import DataError
+from .types import DataError, Text
 from .upload_arrays import read_mat, read_npy, read_npz
-from .upload_base import LIMITS, PICKLE_REFUSAL, Upload, UploadLimits, check_entry_count, megabytes
+from .upload_base import LIMITS, Upload, UploadLimits, check_entry_count, megabytes, pickle_refusal
 from .upload_images import IMAGE_EXTENSIONS, read_image_zip
 from .upload_tables import read_header, read_table
 
@@ -38,30 +38,29 @@ __all__ = ["ACCEPTED_EXTENSIONS", "LIMITS", "Upload", "UploadLimits", "load_uplo
 
 _FORMATS = {".csv": "csv", ".tsv": "tsv", ".txt": "txt", ".npz": "npz", ".npy": "npy", ".mat": "mat", ".zip": "zip"}
 ACCEPTED_EXTENSIONS = tuple(_FORMATS)
-_ACCEPTED = ".csv, .tsv or .txt (tables), .npz, .npy or .mat (arrays), .zip (one folder of images per class)"
 _MODEL_EXTENSIONS = (".pkl", ".pickle", ".pt", ".pth", ".ckpt", ".joblib", ".bin", ".h5", ".hdf5", ".keras",
                      ".onnx", ".safetensors", ".sav", ".dill")
 # protocol 0/1 pickles start with an opcode and a module name, or an empty dict/list memoised as 0
 _PICKLE_PREFIXES = (b"(dp0", b"(lp0", b"(tp0", b"(i__main__", b"cnumpy\n", b"ccopy_reg\n", b"c__builtin__\n",
                     b"cbuiltins\n", b"c__main__\n", b"}q\x00", b"]q\x00")
-_MAGIC = (
-    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF87a", "a GIF image"),
-    (b"GIF89a", "a GIF image"),
-    (b"II*\x00", "a TIFF image"),
-    (b"MM\x00*", "a TIFF image"),
-    (b"\x93NUMPY", "a NumPy .npy array"),
-    (b"MATLAB 5.0 MAT-file", "a MATLAB .mat file"),
-    (b"MATLAB 7.3 MAT-file", "a MATLAB v7.3 .mat file"),
-    (b"\x89HDF\r\n\x1a\n", "an HDF5 file"),
-    (b"\x1f\x8b", "a gzip archive"),
-    (b"\xfd7zXZ\x00", "an xz archive"),
-    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
-    (b"Rar!\x1a\x07", "a RAR archive"),
-    (b"%PDF-", "a PDF document"),
-    (b"\x7fELF", "a program"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel/Office file"),
+_MAGIC = (  # first bytes -> what the file looks like (upload.looks.<code>)
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+    (b"II*\x00", "tiff"),
+    (b"MM\x00*", "tiff"),
+    (b"\x93NUMPY", "npy"),
+    (b"MATLAB 5.0 MAT-file", "mat"),
+    (b"MATLAB 7.3 MAT-file", "mat73"),
+    (b"\x89HDF\r\n\x1a\n", "hdf5"),
+    (b"\x1f\x8b", "gzip"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"7z\xbc\xaf\x27\x1c", "7z"),
+    (b"Rar!\x1a\x07", "rar"),
+    (b"%PDF-", "pdf"),
+    (b"\x7fELF", "program"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "old_office"),
 )
 
 
@@ -71,38 +70,45 @@ def _is_pickle(data: bytes) -> bool:
 
 
 def _zip_kind(data: bytes) -> str:
+    """What a ZIP holds, as a code of ``upload.looks``."""
     try:
         names = zipfile.ZipFile(io.BytesIO(data)).namelist()
     except MemoryError:
         raise
     except Exception:  # zipfile raises many types on damaged bytes (BadZipFile, zlib.error, ...)
-        return _ZIP_DAMAGED
+        return "zip_damaged"
     lowered = [n.lower() for n in names]
     if any(n == "data.pkl" or n.endswith("/data.pkl") or n.endswith(_MODEL_EXTENSIONS) for n in lowered):
-        return "a torch checkpoint"
+        return "torch"
     if "xl/workbook.xml" in lowered:
-        return "an Excel workbook (.xlsx)"
+        return "xlsx"
     if "word/document.xml" in lowered:
-        return "a Word document"
+        return "word"
     if lowered and all(n.endswith(".npy") for n in lowered):
-        return "a NumPy .npz archive"
+        return "npz"
     if any(n.endswith(IMAGE_EXTENSIONS) for n in lowered):
-        return "a ZIP of images"
-    return "a ZIP archive"
+        return "image_zip"
+    return "zip"
 
 
-def looks_like(data: bytes) -> str | None:
-    """What the bytes look like from their first bytes (``"a PNG image"``, ``"a ZIP of images"``, ...), or None."""
+def _looks(data: bytes) -> str | None:
+    """What the bytes look like from their first bytes, as a code of ``upload.looks`` (``"png"``), or None."""
     if _is_pickle(data):
-        return "a pickle"
+        return "pickle"
     if data[:2] == b"PK" and data[2:4] in (b"\x03\x04", b"\x05\x06", b"\x07\x08"):
         return _zip_kind(data)
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "a WebP image"
+        return "webp"
     if len(data) > 520 and data[512:520] == b"\x89HDF\r\n\x1a\n":
-        return "a MATLAB v7.3 .mat file"
-    desc = next((desc for magic, desc in _MAGIC if data.startswith(magic)), None)
-    return desc if desc is not None or not _is_text(data[:4096]) else "text"
+        return "mat73"
+    code = next((code for magic, code in _MAGIC if data.startswith(magic)), None)
+    return code if code is not None or not _is_text(data[:4096]) else "text"
+
+
+def looks_like(data: bytes) -> Text | None:
+    """What the bytes look like from their first bytes (``"a PNG image"``, ``"a ZIP of images"``, ...), or None."""
+    code = _looks(data)
+    return None if code is None else Text(f"upload.looks.{code}")
 
 
 def _is_text(head: bytes) -> bool:
@@ -116,30 +122,22 @@ def _is_text(head: bytes) -> bool:
     return not any(ord(ch) < 32 and ch not in "\t\n\r\x0c" for ch in text)
 
 
-def _advice(desc: str) -> str:
-    if desc.endswith("image") or desc == "a ZIP of images":
-        return "put images in a .zip with one folder per class"
-    if desc.startswith("an Excel") or desc.startswith("an old Excel"):
-        return "save the sheet as CSV (UTF-8) and upload that"
-    if desc == "a NumPy .npz archive":
-        return "name it .npz"
-    if desc == "a NumPy .npy array":
-        return "name it .npy"
-    if desc.startswith("a MATLAB"):
-        return "name it .mat"
-    if desc == "text":
-        return "name a table .csv (comma-separated) or .tsv (tab-separated)"
-    return f"upload one of {_ACCEPTED}"
+_IMAGES = ("png", "jpeg", "gif", "tiff", "webp", "image_zip")
+_ADVICE = {**dict.fromkeys(_IMAGES, "images"), "xlsx": "excel", "old_office": "excel", "npz": "npz", "npy": "npy",
+           "mat": "mat", "mat73": "mat", "text": "text"}  # what the file looks like -> upload.advice.<key>
 
 
-_WHAT = {"csv": "CSV text", "tsv": "TSV text", "txt": "tab-separated text", "npz": "an NPZ archive",
-         "npy": "a .npy array", "mat": "a MATLAB .mat file", "zip": "a ZIP of images"}
-_ZIP_DAMAGED = "a ZIP archive (damaged or truncated)"
-_EXPECTED = {  # what looks_like may say for each format (None is fine for text and MAT v4)
-    "npz": ("a NumPy .npz archive", "a ZIP archive", _ZIP_DAMAGED),
-    "zip": ("a ZIP of images", "a ZIP archive", _ZIP_DAMAGED),
-    "npy": ("a NumPy .npy array",),
-    "mat": ("a MATLAB .mat file", "a MATLAB v7.3 .mat file", "an HDF5 file"),
+def _advice(code: str | None) -> Text:
+    """What to do with a file that looks like ``code`` (of ``upload.looks``; None: like nothing known)."""
+    key = _ADVICE.get(code or "", "other")
+    return Text(f"upload.advice.{key}", accepted=Text("upload.piece.accepted")) if key == "other" else Text(f"upload.advice.{key}")
+
+
+_EXPECTED = {  # what _looks may say for each format (None is fine for text and MAT v4)
+    "npz": ("npz", "zip", "zip_damaged"),
+    "zip": ("image_zip", "zip", "zip_damaged"),
+    "npy": ("npy",),
+    "mat": ("mat", "mat73", "hdf5"),
     "csv": ("text",), "tsv": ("text",), "txt": ("text",),
 }
 
@@ -148,29 +146,31 @@ def _check(name: str, data: bytes, limits: UploadLimits) -> str:
     """Byte-level checks common to every format; returns the format key from the extension."""
     ext = PurePosixPath(name.lower()).suffix
     if ext in _MODEL_EXTENSIONS:
-        raise DataError(f"{name}: {PICKLE_REFUSAL} (refused by its {ext} extension)")
+        raise DataError.say("upload.error.model_extension", name=name, refusal=pickle_refusal(), ext=ext)
     if len(data) == 0:
-        raise DataError(f"{name}: the file is empty (0 bytes); check that it was saved, then upload it again")
+        raise DataError.say("upload.error.empty", name=name)
     if len(data) > limits.max_bytes:
-        raise DataError(
-            f"{name}: the file is {megabytes(len(data))}, above the upload limit of "
-            f"{megabytes(limits.max_bytes)} (server.maxUploadSize in .streamlit/config.toml and "
-            "max_bytes in adlab.data.upload.LIMITS); upload a sample, or raise both limits"
-        )
+        raise DataError.say("upload.error.too_big", name=name, size=megabytes(len(data)),
+                            limit=megabytes(limits.max_bytes))
     if data[:2] == b"PK":
-        check_entry_count(name, data, limits)  # before zipfile reads the directory, in looks_like
-    desc = looks_like(data)
-    if desc in ("a pickle", "a torch checkpoint"):
-        raise DataError(f"{name}: {PICKLE_REFUSAL}")
+        check_entry_count(name, data, limits)  # before zipfile reads the directory, in _looks
+    code = _looks(data)
+    if code in ("pickle", "torch"):
+        raise DataError.say("upload.error.pickle", name=name, refusal=pickle_refusal())
     fmt = _FORMATS.get(ext)
     if fmt is None:
-        seen = f" (it looks like {desc}: {_advice(desc)})" if desc else ""
-        raise DataError(f"{name}: unknown file type '{ext or 'no extension'}'{seen}; adlab reads {_ACCEPTED}")
-    ok = (desc is None and fmt in ("csv", "tsv", "txt", "mat")) or desc in _EXPECTED[fmt]
-    if not ok and desc is None:
-        raise DataError(f"{name}: is not {_WHAT[fmt]} (its first bytes match no known format); {_advice('')}")
+        shown = ext or Text("upload.piece.no_extension")
+        if code is None:
+            raise DataError.say("upload.error.unknown_type", name=name, ext=shown, accepted=Text("upload.piece.accepted"))
+        raise DataError.say("upload.error.unknown_type_seen", name=name, ext=shown, desc=Text(f"upload.looks.{code}"),
+                            advice=_advice(code), accepted=Text("upload.piece.accepted"))
+    ok = (code is None and fmt in ("csv", "tsv", "txt", "mat")) or code in _EXPECTED[fmt]
+    if not ok and code is None:
+        raise DataError.say("upload.error.unknown_content", name=name, what=Text(f"upload.what.{fmt}"),
+                            advice=_advice(None))
     if not ok:
-        raise DataError(f"{name}: looks like {desc}, not {_WHAT[fmt]}; {_advice(desc)}")
+        raise DataError.say("upload.error.mismatch", name=name, desc=Text(f"upload.looks.{code}"),
+                            what=Text(f"upload.what.{fmt}"), advice=_advice(code))
     return fmt
 
 
@@ -221,7 +221,7 @@ def sniff_columns(name: str, data: bytes, limits: UploadLimits = LIMITS) -> tupl
     data = _as_bytes(data)
     fmt = _check(name, data, limits)
     if fmt not in ("csv", "tsv", "txt"):
-        raise DataError(f"{name}: only tables (.csv, .tsv, .txt) have columns to choose a label from")
+        raise DataError.say("upload.error.no_columns", name=name)
     return read_header(name, data, fmt, limits)
 
 

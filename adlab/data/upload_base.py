@@ -10,32 +10,35 @@ import io
 import re
 import stat
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
 
-from .types import DataError, Dataset
+from .types import DataError, Dataset, Text, in_language
 
 __all__ = [
     "LIMITS",
-    "PICKLE_REFUSAL",
     "Upload",
     "UploadLimits",
     "check_entry_count",
     "check_expansion",
     "encode_labels",
+    "joined",
     "megabytes",
+    "pickle_refusal",
     "plural",
     "natural_key",
     "open_zip",
     "read_member",
 ]
 
-PICKLE_REFUSAL = (
-    "looks like a pickle / model file, which adlab never opens; export the numbers as CSV or NPZ "
-    "(np.savez('data.npz', X=X, y=y))"
-)
 _MB = 2**20
+
+
+def pickle_refusal() -> Text:
+    """The sentence every refusal of a pickle or model file shares (``upload.piece.pickle``)."""
+    return Text("upload.piece.pickle")
 
 
 @dataclass(frozen=True)
@@ -78,8 +81,6 @@ class UploadLimits:
 
 LIMITS = UploadLimits()
 
-_CAP_HINT = "adlab.data.upload.LIMITS"
-
 
 @dataclass(frozen=True, eq=False)
 class Upload:
@@ -117,12 +118,8 @@ class Upload:
     def to_dataset(self) -> Dataset:
         """The labelled ``Dataset``; ``DataError`` when the upload has no labels."""
         if self.y is None:
-            how = {
-                "csv": "choose a label column in the upload options (or add one to the file)",
-                "tsv": "choose a label column in the upload options (or add one to the file)",
-                "zip": "put the images in one folder per class (e.g. normal/ and abnormal/)",
-            }.get(self.format, "save the labels beside X: np.savez('data.npz', X=X, y=y)")
-            raise DataError(f"{self.name} has no labels: {how}")
+            how = {"csv": "label_column", "tsv": "label_column", "zip": "folders"}.get(self.format, "arrays")
+            raise DataError.say("upload.error.no_labels", name=self.name, how=Text(f"upload.how.{how}"))
         return Dataset(X=self.X, y=self.y, class_names=self.class_names, name=self.name, kind=self.kind)
 
     def class_counts(self) -> dict[str, int]:
@@ -132,8 +129,8 @@ class Upload:
         counts = np.bincount(self.y, minlength=len(self.class_names))
         return {name: int(c) for name, c in zip(self.class_names, counts, strict=True)}
 
-    def preview_rows(self, n: int = 5) -> dict[str, list]:
-        """Tabular: the first ``n`` rows as ``{feature name: values}`` plus ``"label"``; images: ``{}``."""
+    def preview_rows(self, n: int = 5, *, lang: str = "en") -> dict[str, list]:
+        """Tabular: the first ``n`` rows as ``{feature name: values}`` plus ``"label"`` (in ``lang``); images: ``{}``."""
         if not isinstance(n, (int, np.integer)) or n < 0:
             raise ValueError(f"n must be a non-negative integer, got {n!r}")
         if self.kind != "tabular":
@@ -141,21 +138,23 @@ class Upload:
         rows = self.X[:n]
         out: dict[str, list] = {f: [float(v) for v in rows[:, j]] for j, f in enumerate(self.feature_names)}
         if self.y is not None:
-            key = "label" if "label" not in out else "label (y)"
+            key = in_language(Text("upload.preview.label"), lang)
+            if key in out:
+                key = in_language(Text("upload.preview.label_y"), lang)
             out[key] = [self.class_names[i] for i in self.y[:n]]
         return out
 
-    def thumbnails(self, per_class: int = 4) -> list[tuple[str, np.ndarray]]:
+    def thumbnails(self, per_class: int = 4, *, lang: str = "en") -> list[tuple[str, np.ndarray]]:
         """Images: the first ``per_class`` of each class as ``(class name, uint8 HxW or HxWxC)``; else ``[]``.
 
-        Unlabelled images come under the name ``"unlabelled"``.
+        Unlabelled images come under the name ``"unlabelled"`` (in ``lang``).
         """
         if not isinstance(per_class, (int, np.integer)) or per_class < 1:
             raise ValueError(f"per_class must be a positive integer, got {per_class!r}")
         if self.kind != "image":
             return []
         if self.y is None:
-            groups = [("unlabelled", np.arange(min(per_class, len(self))))]
+            groups = [(in_language(Text("upload.preview.unlabelled"), lang), np.arange(min(per_class, len(self))))]
         else:
             groups = [(c, np.flatnonzero(self.y == i)[:per_class]) for i, c in enumerate(self.class_names)]
         out = []
@@ -165,27 +164,30 @@ class Upload:
                 out.append((cls, img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0)))  # HxW / HxWxC
         return out
 
-    def describe(self) -> str:
-        """One line, e.g. ``"data.csv: 500 rows × 12 features (3 one-hot), labels from 'class': normal 450, attack 50"``."""
+    def describe(self, lang: str = "en") -> str:
+        """One line in ``lang``, e.g. ``"data.csv: 500 rows × 12 features (3 one-hot), labels from 'class': normal
+        450, attack 50"``; in English a :class:`~adlab.data.types.Text` (a ``str`` that can be said in another language)."""
         n = len(self)
         if self.kind == "tabular":
-            text = f"{self.name}: {n} rows × {self.X.shape[1]} features"
-            if self.n_one_hot:
-                text += f" ({self.n_one_hot} one-hot)"
+            d = int(self.X.shape[1])
+            what = (Text("upload.describe.table_one_hot", name=self.name, n=n, d=d, k=self.n_one_hot) if self.n_one_hot
+                    else Text("upload.describe.table", name=self.name, n=n, d=d))
         else:
-            c, h, w = self.X.shape[1:]
-            text = f"{self.name}: {n} images {c}×{h}×{w}"
+            c, h, w = (int(s) for s in self.X.shape[1:])
+            what = Text("upload.describe.images", name=self.name, n=n, c=c, h=h, w=w)
         if self.y is None:
-            return text + ", no labels"
-        source = (
-            f"'{self.label_column}'"
-            if self.label_column
-            else ("folders" if self.format == "zip" else "y")
-        )
-        counts = list(self.class_counts().items())
-        shown = ", ".join(f"{k} {v}" for k, v in counts[:10])
-        more = f", … ({len(counts) - 10} more classes)" if len(counts) > 10 else ""
-        return f"{text}, labels from {source}: {shown}{more}"
+            text = Text("upload.describe.no_labels", what=what)
+        else:
+            source = (
+                Text("upload.describe.from_column", column=self.label_column)
+                if self.label_column
+                else Text("upload.describe.from_folders" if self.format == "zip" else "upload.describe.from_y")
+            )
+            counts = list(self.class_counts().items())
+            shown = ", ".join(f"{k} {v}" for k, v in counts[:10])
+            more = Text("upload.describe.more", k=len(counts) - 10) if len(counts) > 10 else ""
+            text = Text("upload.describe.labels", what=what, source=source, counts=shown, more=more)
+        return text if lang == "en" else in_language(text, lang)
 
 
 def megabytes(n: int) -> str:
@@ -194,9 +196,18 @@ def megabytes(n: int) -> str:
     return f"{n / _MB:.{digits}f} MB"
 
 
-def plural(k: int, noun: str) -> str:
-    """``"1 row"``, ``"3 rows"``."""
-    return f"{k} {noun}{'' if k == 1 else 's'}"
+def plural(k: int, noun: str) -> Text:
+    """``"1 row"``, ``"3 rows"``: ``noun`` is ``"row"``, ``"image"`` or ``"infinite_value"`` (``upload.count.*``)."""
+    return Text(f"upload.count.{noun}_{'one' if k == 1 else 'many'}", k=k)
+
+
+def joined(items: Sequence[str]) -> str:
+    """``items`` joined by ``", "``, as one text that says each :class:`Text` item in the reader's language
+    (a balanced tree of ``upload.piece.joined``, so a long list stays shallow)."""
+    if len(items) <= 1:
+        return items[0] if items else ""
+    half = len(items) // 2
+    return Text("upload.piece.joined", first=joined(items[:half]), rest=joined(items[half:]))
 
 
 def natural_key(text: str) -> tuple:
@@ -254,10 +265,7 @@ def check_entry_count(name: str, data: bytes, limits: UploadLimits) -> None:
     """
     count = data.count(b"PK\x01\x02")
     if count > limits.max_zip_entries:
-        raise DataError(
-            f"{name}: the archive lists about {count} entries, above the limit of {limits.max_zip_entries} "
-            f"(max_zip_entries in {_CAP_HINT}); upload fewer files"
-        )
+        raise DataError.say("upload.error.zip_entries_about", name=name, count=count, limit=limits.max_zip_entries)
 
 
 def open_zip(name: str, data: bytes, limits: UploadLimits) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
@@ -274,14 +282,9 @@ def open_zip(name: str, data: bytes, limits: UploadLimits) -> tuple[zipfile.ZipF
     except MemoryError:
         raise
     except Exception as err:  # damaged bytes: zipfile raises BadZipFile, struct.error, ValueError, ...
-        raise DataError(
-            f"{name}: the ZIP archive is damaged or truncated ({err}); upload the file again or re-create it"
-        ) from err
+        raise DataError.say("upload.error.zip_damaged", name=name, err=str(err)) from err
     if len(infos) > limits.max_zip_entries:
-        raise DataError(
-            f"{name}: the archive lists {len(infos)} entries, above the limit of {limits.max_zip_entries} "
-            f"(max_zip_entries in {_CAP_HINT}); upload fewer files"
-        )
+        raise DataError.say("upload.error.zip_entries", name=name, count=len(infos), limit=limits.max_zip_entries)
     for info in infos:
         raw = info.orig_filename
         parts = raw.split("/")
@@ -292,19 +295,11 @@ def open_zip(name: str, data: bytes, limits: UploadLimits) -> tuple[zipfile.ZipF
             or _DRIVE.match(raw)
             or ".." in parts
         ):
-            raise DataError(
-                f"{name}: the entry {raw!r} has an unsafe path (absolute, '..', a drive letter or a "
-                "backslash) that could write outside a folder; re-create the ZIP from a plain folder"
-            )
+            raise DataError.say("upload.error.zip_unsafe_path", name=name, entry=repr(raw))
         if stat.S_ISLNK(info.external_attr >> 16):
-            raise DataError(
-                f"{name}: the entry {raw!r} is a symbolic link, which adlab does not follow; "
-                "zip the real files instead"
-            )
+            raise DataError.say("upload.error.zip_symlink", name=name, entry=repr(raw))
         if info.flag_bits & 0x1:
-            raise DataError(
-                f"{name}: the entry {raw!r} is encrypted (password-protected); re-create the ZIP without a password"
-            )
+            raise DataError.say("upload.error.zip_encrypted", name=name, entry=repr(raw))
     return zf, infos
 
 
@@ -312,19 +307,13 @@ def check_expansion(name: str, infos: list[zipfile.ZipInfo], limits: UploadLimit
     """Refuse, from the declared sizes alone, members whose expansion would be too big (zip bombs)."""
     total = sum(info.file_size for info in infos)
     if total > limits.max_zip_uncompressed:
-        raise DataError(
-            f"{name}: the files inside expand to {megabytes(total)}, above the limit of "
-            f"{megabytes(limits.max_zip_uncompressed)} (max_zip_uncompressed in {_CAP_HINT}); "
-            "upload fewer or smaller files"
-        )
+        raise DataError.say("upload.error.zip_expands", name=name, size=megabytes(total),
+                            limit=megabytes(limits.max_zip_uncompressed))
     for info in infos:
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > _MB and ratio > limits.max_zip_ratio:
-            raise DataError(
-                f"{name}: {info.filename} expands {ratio:.0f}-fold ({info.compress_size} -> {info.file_size} "
-                f"bytes), above {limits.max_zip_ratio:.0f}:1, so it is refused as a zip bomb; "
-                "upload the data uncompressed or in a normal archive"
-            )
+            raise DataError.say("upload.error.zip_bomb", name=name, member=info.filename, ratio=ratio,
+                                compressed=info.compress_size, size=info.file_size, limit=limits.max_zip_ratio)
 
 
 def read_member(name: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, chunk: int = _MB) -> bytes:
@@ -343,12 +332,7 @@ def read_member(name: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, chunk: in
     except MemoryError:
         raise
     except Exception as err:  # damaged member: zipfile raises BadZipFile, zlib.error, EOFError, ...
-        raise DataError(
-            f"{name}: {info.filename} is damaged inside the archive ({err}); re-create the ZIP"
-        ) from err
+        raise DataError.say("upload.error.member_damaged", name=name, member=info.filename, err=str(err)) from err
     if got > info.file_size:
-        raise DataError(
-            f"{name}: {info.filename} holds more data than its header declares; the archive is "
-            "damaged or crafted, re-create it"
-        )
+        raise DataError.say("upload.error.member_longer", name=name, member=info.filename)
     return b"".join(parts)

@@ -16,15 +16,15 @@ from pathlib import PurePosixPath
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .types import DataError
+from .types import DataError, Text
 from .upload_base import (
-    PICKLE_REFUSAL,
     Upload,
     UploadLimits,
     check_expansion,
     megabytes,
     natural_key,
     open_zip,
+    pickle_refusal,
     plural,
     read_member,
 )
@@ -37,25 +37,22 @@ _ARCHIVES = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".npz"
 _MODELS = (".pkl", ".pickle", ".pt", ".pth", ".ckpt", ".joblib")
 _ANOMALY_NAMES = ("abnormal", "anomalous", "anomaly", "anomalies")
 _GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "F")
-_LIMITS = "adlab.data.upload.LIMITS"
 
 
 def _layout(name: str, paths: list[tuple[str, ...]], notes: list[str]) -> list[str] | None:
     """Class name per image path (after dropping one shared top folder), or None when unlabelled."""
     tops = {p[0] for p in paths}
     if len(tops) == 1 and all(len(p) >= 3 for p in paths):
-        notes.append(f"ignored the top folder '{paths[0][0]}/'")
+        notes.append(Text("upload.note.top_folder", folder=paths[0][0]))
         paths = [p[1:] for p in paths]
     at_top = [p for p in paths if len(p) == 1]
     if len(at_top) == len(paths):
-        notes.append("the images sit at the top level, with no class folders: loaded without labels")
+        notes.append(Text("upload.note.no_class_folders"))
         return None
     if at_top:
         in_folder = next(p for p in paths if len(p) > 1)
-        raise DataError(
-            f"{name}: holds images both at the top level (e.g. {at_top[0][0]}) and in folders "
-            f"(e.g. {'/'.join(in_folder)}); put every image in a class folder"
-        )
+        raise DataError.say("upload.error.images_top_and_folders", name=name, top=at_top[0][0],
+                            folder="/".join(in_folder))
     return [p[0] for p in paths]
 
 
@@ -65,9 +62,9 @@ def _class_order(classes: set[str], notes: list[str]) -> tuple[str, ...]:
     normal = [c for c in order if c.lower() == "normal"]
     if normal and anomalous:
         order = normal + [c for c in order if c not in normal]
-        notes.append(f"normal/anomaly layout: '{normal[0]}' is the normal class, {anomalous[0]!r} the anomalies")
+        notes.append(Text("upload.note.normal_layout", normal=normal[0], anomalous=repr(anomalous[0])))
     elif len(order) == 1:
-        notes.append(f"only one class folder, '{order[0]}': every image has that label")
+        notes.append(Text("upload.note.one_class", folder=order[0]))
     return tuple(order)
 
 
@@ -79,21 +76,17 @@ def _decode(name: str, path: str, raw: bytes, image_size: int | None, limits: Up
             img = Image.open(io.BytesIO(raw), formats=_PIL_FORMATS)
         w, h = img.size
         if w * h > limits.max_image_pixels:
-            raise DataError(
-                f"{name}: {path} is {w}×{h} pixels, above the limit of {limits.max_image_pixels} "
-                f"(max_image_pixels in {_LIMITS}); shrink it"
-            )
+            raise DataError.say("upload.error.image_pixels", name=name, path=path, w=w, h=h,
+                                limit=limits.max_image_pixels)
         if image_size is None and max(w, h) > limits.max_image_side:
-            raise DataError(
-                f"{name}: {path} is {w}×{h}, larger than {limits.max_image_side} px per side (max_image_side in "
-                f"{_LIMITS}); choose an image size (resize) in the upload options, or shrink the images"
-            )
+            raise DataError.say("upload.error.image_side", name=name, path=path, w=w, h=h,
+                                limit=limits.max_image_side)
         img.load()
     except (DataError, MemoryError):
         raise
     except Exception as err:  # Pillow raises many types on damaged images (OSError, SyntaxError, struct.error, ...)
-        reason = "not a PNG, JPEG, BMP, GIF, TIFF or WebP image" if isinstance(err, UnidentifiedImageError) else err
-        raise DataError(f"{name}: {path} is not a readable image ({reason}); remove it or save it again") from err
+        reason = Text("upload.piece.not_an_image") if isinstance(err, UnidentifiedImageError) else str(err)
+        raise DataError.say("upload.error.image_unreadable", name=name, path=path, reason=reason) from err
     mode, converted = img.mode, None
     if mode.startswith("I;16") or mode == "I":
         arr = np.asarray(img, dtype=np.float32) / 65535.0  # 16-bit grayscale
@@ -126,12 +119,9 @@ def read_image_zip(name: str, data: bytes, *, image_size: int | None, limits: Up
         path = PurePosixPath(info.filename)
         lower = info.filename.lower()
         if lower.endswith(_MODELS):
-            raise DataError(f"{name}: holds {info.filename}, which {PICKLE_REFUSAL}")
+            raise DataError.say("upload.error.zip_model", name=name, member=info.filename, refusal=pickle_refusal())
         if lower.endswith(_ARCHIVES):
-            raise DataError(
-                f"{name}: holds another archive, {info.filename}; adlab does not open archives inside "
-                "archives: unpack it and zip the image folders directly"
-            )
+            raise DataError.say("upload.error.zip_archive", name=name, member=info.filename)
         if info.is_dir():
             continue
         if path.parts[0] == "__MACOSX" or any(p.startswith(".") for p in path.parts):
@@ -140,32 +130,24 @@ def read_image_zip(name: str, data: bytes, *, image_size: int | None, limits: Up
             images.append(info)
         else:
             skipped_other.append(info.filename)
-    notes = []
+    notes: list[str] = []
     if skipped_hidden:
-        notes.append(f"ignored {skipped_hidden} hidden or __MACOSX file(s)")
+        notes.append(Text("upload.note.hidden", k=skipped_hidden))
     if skipped_other:
         shown = ", ".join(skipped_other[:3]) + (" …" if len(skipped_other) > 3 else "")
-        notes.append(f"ignored {len(skipped_other)} file(s) that are not images: {shown}")
+        notes.append(Text("upload.note.not_images", k=len(skipped_other), files=shown))
     if not images:
-        raise DataError(
-            f"{name}: holds no images ({', '.join(IMAGE_EXTENSIONS)}); zip one folder of images per class"
-        )
+        raise DataError.say("upload.error.zip_no_images", name=name, extensions=", ".join(IMAGE_EXTENSIONS))
     if len(images) > limits.max_images:
-        raise DataError(
-            f"{name}: holds {len(images)} images, above the limit of {limits.max_images} "
-            f"(max_images in {_LIMITS}); upload fewer"
-        )
+        raise DataError.say("upload.error.zip_images", name=name, n=len(images), limit=limits.max_images)
     if len(images) < limits.min_rows:
-        raise DataError(
-            f"{name}: holds {plural(len(images), 'image')}; adlab needs at least {limits.min_rows}; add images"
-        )
+        raise DataError.say("upload.error.zip_few_images", name=name, count=plural(len(images), "image"),
+                            min=limits.min_rows)
     check_expansion(name, images, limits)
     biggest = max(images, key=lambda i: i.file_size)
     if biggest.file_size > 8 * limits.max_image_pixels:  # 8 bytes a pixel: 16-bit RGBA, uncompressed
-        raise DataError(
-            f"{name}: {biggest.filename} takes {megabytes(biggest.file_size)}, too large for an image of at most "
-            f"{limits.max_image_pixels} pixels (max_image_pixels in {_LIMITS}); shrink it"
-        )
+        raise DataError.say("upload.error.image_file_size", name=name, path=biggest.filename,
+                            size=megabytes(biggest.file_size), limit=limits.max_image_pixels)
     images.sort(key=lambda i: natural_key(i.filename))
     classes = _layout(name, [PurePosixPath(i.filename).parts for i in images], notes)
 
@@ -179,32 +161,26 @@ def read_image_zip(name: str, data: bytes, *, image_size: int | None, limits: Up
             first = (info.filename, kind, size)
             shape = (len(images), 1 if arr.ndim == 2 else 3, *arr.shape[:2])  # (n, C, H, W)
             if int(np.prod(shape)) > limits.max_values:
-                raise DataError(
-                    f"{name}: {len(images)} images of {shape[1]}×{shape[2]}×{shape[3]} make {int(np.prod(shape))} "
-                    f"numbers, above the limit of {limits.max_values} (max_values in {_LIMITS}); "
-                    "choose a smaller image size or upload fewer images"
-                )
+                raise DataError.say("upload.error.image_values", name=name, n=len(images), c=shape[1], h=shape[2],
+                                    w=shape[3], values=int(np.prod(shape)), limit=limits.max_values)
             X = np.empty(shape, dtype=np.float32)
         elif kind != first[1]:
-            raise DataError(
-                f"{name}: mixes grayscale and colour images ({first[0]} is {first[1]}, {info.filename} is "
-                f"{kind}); convert them all to grayscale or all to colour"
-            )
+            raise DataError.say("upload.error.image_modes", name=name, first=first[0],
+                                first_kind=Text(f"upload.piece.{first[1]}"), path=info.filename,
+                                kind=Text(f"upload.piece.{kind}"))
         elif image_size is None and size != first[2]:
-            raise DataError(
-                f"{name}: images differ in size ({first[0]} is {first[2][0]}×{first[2][1]}, {info.filename} is "
-                f"{size[0]}×{size[1]}); choose an image size (resize) in the upload options"
-            )
+            raise DataError.say("upload.error.image_sizes", name=name, first=first[0], first_w=first[2][0],
+                                first_h=first[2][1], path=info.filename, w=size[0], h=size[1])
         resized += image_size is not None and size != (image_size, image_size)
         if mode is not None:
             converted[mode] = converted.get(mode, 0) + 1
         X[k] = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)  # (C, H, W)
     if converted:
-        target = "grayscale" if first[1] == "gray" else "RGB"
         modes = ", ".join(f"{c} {m}" for m, c in converted.items())
-        notes.append(f"converted to {target}: {modes} image(s) (any transparency dropped)")
+        notes.append(Text("upload.note.converted_gray" if first[1] == "gray" else "upload.note.converted_rgb",
+                          modes=modes))
     if resized:
-        notes.append(f"resized {resized} image(s) to {image_size}×{image_size} (aspect ratio not kept)")
+        notes.append(Text("upload.note.resized", k=resized, size=image_size))
 
     y, class_names = None, ()
     if classes is not None:

@@ -18,8 +18,8 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import pandas as pd
 
-from .types import DataError
-from .upload_base import Upload, UploadLimits, encode_labels, natural_key, plural
+from .types import DataError, Text
+from .upload_base import Upload, UploadLimits, encode_labels, joined, natural_key, plural
 
 __all__ = ["LABEL_NAMES", "MAX_CATEGORIES", "read_header", "read_table"]
 
@@ -36,28 +36,24 @@ def _decode(name: str, data: bytes) -> tuple[str, list[str]]:
     """The file as text (UTF-8, UTF-16 with a BOM, or Windows-1252), refusing binary data."""
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         try:
-            return data.decode("utf-16"), ["read as UTF-16 text (its byte-order mark says so)"]
+            return data.decode("utf-16"), [Text("upload.note.utf16")]
         except UnicodeDecodeError as err:
-            raise DataError(f"{name}: damaged UTF-16 text ({err}); save it again as CSV UTF-8") from err
+            raise DataError.say("upload.error.utf16_damaged", name=name, err=str(err)) from err
     nul = data.find(b"\x00", 0, 1 << 16)
     if nul >= 0:
-        raise DataError(
-            f"{name}: holds binary data (a NUL byte at offset {nul}), not text; export the table as CSV (UTF-8)"
-        )
+        raise DataError.say("upload.error.binary_nul", name=name, offset=nul)
     try:
         return data.decode("utf-8-sig"), []
     except UnicodeDecodeError as err:
         head = data[: 1 << 16]
         controls = [i for i, b in enumerate(head) if b < 0x20 and b not in b"\t\n\r\x0c"]
         if controls:
-            raise DataError(
-                f"{name}: holds binary data (control byte 0x{head[controls[0]]:02x} at offset {controls[0]}), "
-                "not text; export the table as CSV (UTF-8)"
-            ) from err
+            raise DataError.say("upload.error.binary_control", name=name, byte=head[controls[0]],
+                                offset=controls[0]) from err
     try:
-        return data.decode("cp1252"), ["the file is not UTF-8; read it as Windows-1252 (Western European)"]
+        return data.decode("cp1252"), [Text("upload.note.cp1252")]
     except UnicodeDecodeError:
-        return data.decode("latin-1"), ["the file is not UTF-8; read it as Latin-1"]
+        return data.decode("latin-1"), [Text("upload.note.latin1")]
 
 
 def _separator(name: str, text: str, fmt: str) -> tuple[str, list[str]]:
@@ -66,16 +62,13 @@ def _separator(name: str, text: str, fmt: str) -> tuple[str, list[str]]:
         return "\t", []
     if fmt == "csv":
         if "," not in first and ";" in first:
-            return ";", ["the header has semicolons and no commas: read with ';' as the separator"]
+            return ";", [Text("upload.note.semicolons")]
         return ",", []
     if "\t" in first:  # .txt
         return "\t", []
     if "," in first:
-        return ",", ["the .txt file has commas and no tabs in its header: read it as CSV"]
-    raise DataError(
-        f"{name}: cannot tell the separator: the header line has neither a tab nor a comma; "
-        "save the table as .csv or .tsv"
-    )
+        return ",", [Text("upload.note.txt_commas")]
+    raise DataError.say("upload.error.no_separator", name=name)
 
 
 def _header(name: str, text: str, sep: str, max_features: int) -> tuple[str, ...]:
@@ -84,22 +77,16 @@ def _header(name: str, text: str, sep: str, max_features: int) -> tuple[str, ...
         head = text if cut < 0 else text[:cut]  # the header line lies in the first MiB
         cols = pd.read_csv(io.StringIO(head), sep=sep, nrows=0, dtype=str).columns
     except pd.errors.EmptyDataError as err:
-        raise DataError(f"{name}: has no header row (the file holds no text); add a header of column names") from err
+        raise DataError.say("upload.error.no_text", name=name) from err
     except (pd.errors.ParserError, ValueError) as err:
-        raise DataError(f"{name}: the header row cannot be read ({err}); check the quoting in line 1") from err
+        raise DataError.say("upload.error.header_unreadable", name=name, err=str(err)) from err
     columns = tuple(str(c) for c in cols)
     if not columns:
-        raise DataError(f"{name}: has no header row; add a first line of column names")
+        raise DataError.say("upload.error.no_header", name=name)
     if all(_is_number(c) for c in columns):
-        raise DataError(
-            f"{name}: the first row holds numbers ({', '.join(columns[:4])}), not column names; "
-            "add a header row of column names"
-        )
+        raise DataError.say("upload.error.header_numbers", name=name, first=", ".join(columns[:4]))
     if len(columns) > max_features + 1:
-        raise DataError(
-            f"{name}: has {len(columns)} columns, above the limit of {max_features} features "
-            "(max_features in adlab.data.upload.LIMITS); keep fewer columns"
-        )
+        raise DataError.say("upload.error.too_many_columns", name=name, n=len(columns), limit=max_features)
     return columns
 
 
@@ -118,23 +105,20 @@ def read_header(name: str, data: bytes, fmt: str, limits: UploadLimits) -> tuple
     return _header(name, text, sep, limits.max_features)
 
 
-def _pick_label(name: str, columns: tuple[str, ...], label_column: str | None) -> tuple[str | None, str]:
+def _pick_label(name: str, columns: tuple[str, ...], label_column: str | None) -> tuple[str | None, Text]:
     if label_column == "auto":
         lowered = {c.strip().lower(): c for c in reversed(columns)}
         for candidate in LABEL_NAMES:
             if candidate in lowered:
                 col = lowered[candidate]
-                return col, f"labels from column '{col}' (picked by its name; choose another or none in the options)"
-        return None, (
-            f"no label column found (looked for {', '.join(LABEL_NAMES)}): loaded without labels; "
-            "choose a label column in the options"
-        )
+                return col, Text("upload.note.label_picked", column=col)
+        return None, Text("upload.note.label_none_found", names=", ".join(LABEL_NAMES))
     if label_column is None:
-        return None, "no label column chosen: every column is a feature"
+        return None, Text("upload.note.label_none_chosen")
     if label_column not in columns:
         listed = ", ".join(repr(c) for c in columns[:40]) + (" …" if len(columns) > 40 else "")
-        raise DataError(f"{name}: has no column named {label_column!r}; its columns are {listed}")
-    return label_column, f"labels from column '{label_column}'"
+        raise DataError.say("upload.error.no_such_column", name=name, column=repr(label_column), columns=listed)
+    return label_column, Text("upload.note.label_chosen", column=label_column)
 
 
 def _data_rows(text: str, sep: str) -> Iterator[tuple[int, int, list[str]]]:
@@ -169,12 +153,12 @@ def _lines(text: str, sep: str, rows: Iterable[int]) -> dict[int, int]:
     return found
 
 
-def _where(row: int, line: int | None) -> str:
+def _where(row: int, line: int | None) -> Text:
     """``"data row 5 (line 7 of the file)"``; without the line where it is unknown."""
-    return f"data row {row}" + (f" (line {line} of the file)" if line else "")
+    return Text("upload.piece.row_line", row=row, line=line) if line else Text("upload.piece.row", row=row)
 
 
-def _ragged_row(text: str, sep: str, n_fields: int) -> tuple[str, int] | None:
+def _ragged_row(text: str, sep: str, n_fields: int) -> tuple[Text, int] | None:
     """(where, field count) of the first data row with more fields than the header, or None."""
     for row, line, fields in _data_rows(text, sep):
         if len(fields) > n_fields:
@@ -184,17 +168,16 @@ def _ragged_row(text: str, sep: str, n_fields: int) -> tuple[str, int] | None:
 
 def _ragged_error(name: str, text: str, sep: str, n_fields: int) -> DataError:
     found = _ragged_row(text, sep, n_fields)
-    where = f"{found[0]} has {found[1]} fields" if found else "a row has more fields than the header"
-    return DataError(
-        f"{name}: {where} but the header has {n_fields}; fix that row (a stray separator or a missing quote) "
-        "or delete it"
-    )
+    if found is None:
+        return DataError.say("upload.error.ragged_somewhere", name=name, n=n_fields)
+    return DataError.say("upload.error.ragged", name=name, where=found[0], fields=found[1], n=n_fields)
 
 
 def _open_quote_error(name: str, text: str, sep: str) -> DataError:
     *_, last = [(row, line) for row, line, _ in _data_rows(text, sep)] or [None]  # the open cell runs to the end
-    where = f" in {_where(*last)}" if last else ""
-    return DataError(f"{name}: a quoted cell opened{where} never closes; check the quotes (\") there")
+    if last is None:
+        return DataError.say("upload.error.open_quote", name=name)
+    return DataError.say("upload.error.open_quote_at", name=name, where=_where(*last))
 
 
 def _read_frame(name: str, text: str, sep: str, columns: tuple[str, ...], label: str | None, max_rows: int):
@@ -216,11 +199,11 @@ def _read_frame(name: str, text: str, sep: str, columns: tuple[str, ...], label:
                 raise _ragged_error(name, text, sep, len(columns)) from err
             if _OPEN_QUOTE in str(err):
                 raise _open_quote_error(name, text, sep) from err
-            raise DataError(f"{name}: the table cannot be read ({err}); check the quoting near there") from err
+            raise DataError.say("upload.error.table_quoting", name=name, err=str(err)) from err
         except MemoryError:
             raise
         except Exception as err:  # EmptyDataError, ValueError, UnicodeError, ...
-            raise DataError(f"{name}: the table cannot be read ({err}); save it again as CSV") from err
+            raise DataError.say("upload.error.table_unreadable", name=name, err=str(err)) from err
     if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
         raise _ragged_error(name, text, sep, len(columns))
     return df
@@ -234,10 +217,11 @@ def _first_rows(mask: np.ndarray) -> tuple[int, int]:
 
 def _cells(problems: dict[str, tuple[int, int]], lines: dict[int, int]) -> str:
     """``'b' (2 rows, first at data row 1, line 3 of the file), ...``."""
-    return ", ".join(
-        f"'{c}' ({plural(k, 'row')}, first at data row {r}" + (f", line {lines[r]} of the file)" if r in lines else ")")
+    return joined([
+        Text("upload.piece.cells_line", column=c, count=plural(k, "row"), row=r, line=lines[r]) if r in lines
+        else Text("upload.piece.cells", column=c, count=plural(k, "row"), row=r)
         for c, (k, r) in problems.items()
-    )
+    ])
 
 
 def read_table(
@@ -253,12 +237,9 @@ def read_table(
     df = _read_frame(name, text, sep, columns, label, limits.max_rows)
     n = len(df)
     if n > limits.max_rows:
-        raise DataError(
-            f"{name}: has more than {limits.max_rows} rows, the limit (max_rows in adlab.data.upload.LIMITS); "
-            "upload a sample of the rows"
-        )
+        raise DataError.say("upload.error.table_too_many_rows", name=name, limit=limits.max_rows)
     if n < limits.min_rows:
-        raise DataError(f"{name}: has {n} data rows; adlab needs at least {limits.min_rows}; add rows")
+        raise DataError.say("upload.error.table_too_few_rows", name=name, n=n, min=limits.min_rows)
 
     y, class_names = None, ()
     if label is not None:
@@ -266,13 +247,11 @@ def read_table(
         missing = labels == ""
         if missing.any():
             k, row = _first_rows(missing)
-            raise DataError(
-                f"{name}: the label column '{label}' is empty in {plural(k, 'row')}, first at "
-                f"{_where(row, _lines(text, sep, [row]).get(row))}; fill in those labels or delete the rows"
-            )
+            raise DataError.say("upload.error.label_empty", name=name, column=label, count=plural(k, "row"),
+                                where=_where(row, _lines(text, sep, [row]).get(row)))
         y, class_names = encode_labels(labels)
         if len(class_names) > 50:
-            notes.append(f"column '{label}' has {len(class_names)} distinct labels: check it really is the label")
+            notes.append(Text("upload.note.many_labels", column=label, k=len(class_names)))
 
     blocks, names = [], []
     empty, text_cols, encoded, constant, bools = [], [], [], [], []
@@ -310,11 +289,9 @@ def read_table(
             words = ~numeric & ~marker
             if words.any():
                 row = int(rows[words][0])
-                raise DataError(
-                    f"{name}: column '{col}' holds text in {plural(int(words.sum()), 'row')}, first at "
-                    f"{_where(row, _lines(text, sep, [row]).get(row))}: {strings[words][0]!r}; "
-                    "fix or remove those cells, or drop the column"
-                )
+                raise DataError.say("upload.error.text_in_numbers", name=name, column=col,
+                                    count=plural(int(words.sum()), "row"),
+                                    where=_where(row, _lines(text, sep, [row]).get(row)), cell=repr(strings[words][0]))
             miss[rows[marker]] = True
             missing_cells[col] = _first_rows(miss)
             continue
@@ -324,10 +301,7 @@ def read_table(
         if len(categories) > MAX_CATEGORIES:
             decimal = pd.to_numeric(pd.Series(strings).str.replace(",", ".", regex=False), errors="coerce")
             if decimal.notna().mean() >= _NUMERIC_SHARE:
-                raise DataError(
-                    f"{name}: column '{col}' writes numbers with decimal commas (e.g. {strings[0]!r}); "
-                    "save the file with decimal points"
-                )
+                raise DataError.say("upload.error.decimal_commas", name=name, column=col, example=repr(strings[0]))
             text_cols.append(col)
             continue
         categories = sorted(categories, key=natural_key)
@@ -341,39 +315,30 @@ def read_table(
         n_one_hot += len(categories)
 
     if missing_cells:
-        raise DataError(
-            f"{name}: missing values in {len(missing_cells)} column(s): "
-            f"{_cells(missing_cells, _lines(text, sep, [r for _, r in missing_cells.values()]))}; "
-            "fill them in (impute), delete those rows, or drop the columns"
+        raise DataError.say(
+            "upload.error.missing_values", name=name, k=len(missing_cells),
+            cells=_cells(missing_cells, _lines(text, sep, [r for _, r in missing_cells.values()])),
         )
     if empty:
-        notes.append(f"dropped {len(empty)} empty column(s) (no values at all): {', '.join(map(repr, empty))}")
+        notes.append(Text("upload.note.dropped_empty", k=len(empty), columns=", ".join(map(repr, empty))))
     if text_cols:
-        notes.append(
-            f"dropped {len(text_cols)} text column(s) with more than {MAX_CATEGORIES} distinct values "
-            f"(ids or free text): {', '.join(map(repr, text_cols))}"
-        )
+        notes.append(Text("upload.note.dropped_text", k=len(text_cols), max=MAX_CATEGORIES,
+                          columns=", ".join(map(repr, text_cols))))
     if not blocks:
-        raise DataError(
-            f"{name}: no usable feature columns (all are the label, empty or free text); "
-            "add numeric columns or choose another label column"
-        )
+        raise DataError.say("upload.error.no_features", name=name)
     if encoded:
-        notes.append(f"one-hot encoded {len(encoded)} text column(s) into {n_one_hot} features: {'; '.join(encoded)}")
+        notes.append(Text("upload.note.one_hot", k=len(encoded), n=n_one_hot, columns="; ".join(encoded)))
     if bools:
-        notes.append(f"read true/false column(s) as 1/0: {', '.join(map(repr, bools))}")
+        notes.append(Text("upload.note.booleans", columns=", ".join(map(repr, bools))))
     if constant:
-        notes.append(f"kept {len(constant)} constant column(s) (they carry no information): {', '.join(map(repr, constant))}")
+        notes.append(Text("upload.note.constant", k=len(constant), columns=", ".join(map(repr, constant))))
     if len(names) > limits.max_features:
-        raise DataError(
-            f"{name}: has {len(names)} features after one-hot encoding, above the limit of {limits.max_features} "
-            "(max_features in adlab.data.upload.LIMITS); drop some columns"
-        )
+        raise DataError.say("upload.error.too_many_features", name=name, n=len(names), limit=limits.max_features)
     with np.errstate(over="ignore"):
         X = np.concatenate(blocks, axis=1).astype(np.float32)  # (n, d)
     if not np.isfinite(X).all():
         col = names[int(np.flatnonzero(~np.isfinite(X).all(axis=0))[0])]
-        raise DataError(f"{name}: column '{col}' holds numbers too large for float32 (above 3.4e38); rescale it")
+        raise DataError.say("upload.error.too_large", name=name, column=col)
     return Upload(
         X=X,
         y=y,
@@ -393,7 +358,5 @@ def _check_finite(name: str, col: str, values: np.ndarray, text: str, sep: str) 
     inf = np.isinf(values)
     if inf.any():
         k, row = _first_rows(inf)
-        raise DataError(
-            f"{name}: column '{col}' holds {plural(k, 'infinite value')}, first at "
-            f"{_where(row, _lines(text, sep, [row]).get(row))}; replace them with finite numbers"
-        )
+        raise DataError.say("upload.error.infinite", name=name, column=col, count=plural(k, "infinite_value"),
+                            where=_where(row, _lines(text, sep, [row]).get(row)))
