@@ -10,11 +10,27 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-__all__ = ["available_devices", "pick_device", "seed_everything", "seeded", "describe_device"]
+__all__ = ["DeviceError", "available_devices", "pick_device", "seed_everything", "seeded", "describe_device"]
 
 # One lock for the whole process: Streamlit runs sessions as threads of one process, and torch's
 # global generator is shared by all of them.
 _GLOBAL_RNG = threading.RLock()
+
+
+class DeviceError(ValueError):
+    """A device that cannot be used here. ``str(err)`` is the English sentence; ``text_key`` and
+    ``text_fields`` say it from the app's catalogue in another language (:func:`adlab.i18n.message`)."""
+
+    def __init__(self, key: str, message: str, **fields: str) -> None:
+        super().__init__(message)
+        self.text_key, self.text_fields = f"common.device.{key}", dict(fields)
+
+    def __reduce__(self):  # pickled as it was made (a worker process may raise it)
+        return (_rebuild, (self.text_key.rsplit(".", 1)[1], str(self), self.text_fields))
+
+
+def _rebuild(key: str, message: str, fields: dict[str, str]) -> DeviceError:
+    return DeviceError(key, message, **fields)
 
 
 def _mps_available() -> bool:
@@ -37,7 +53,7 @@ def pick_device(prefer: str = "auto") -> torch.device:
     """Return the device to compute on.
 
     ``prefer="auto"`` takes CUDA, then Apple MPS, then the CPU. Naming a device that is not
-    available raises ``ValueError`` that says which ones are.
+    available raises :class:`DeviceError` (a ``ValueError``) that says which ones are.
     """
     choices = available_devices()
     if prefer in ("auto", None, ""):
@@ -46,20 +62,26 @@ def pick_device(prefer: str = "auto") -> torch.device:
         prefer = str(prefer)
     kind = prefer.split(":")[0]
     if kind not in ("cuda", "mps", "cpu"):
-        raise ValueError(f"device must be 'auto', 'cuda', 'mps' or 'cpu', got {prefer!r}")
+        raise DeviceError("unknown", f"device must be 'auto', 'cuda', 'mps' or 'cpu', got {prefer!r}",
+                          asked=repr(prefer))
     if kind not in choices:
-        raise ValueError(f"device {prefer!r} is not available here; available: {', '.join(choices)}")
+        available = ", ".join(choices)
+        raise DeviceError("unavailable", f"device {prefer!r} is not available here; available: {available}",
+                          asked=repr(prefer), available=available)
     return torch.device(prefer)
 
 
-def describe_device(device: torch.device | str) -> str:
-    """A short human-readable name, e.g. ``cuda (NVIDIA H200)`` or ``cpu (2 threads)``."""
+def describe_device(device: torch.device | str, lang: str = "en") -> str:
+    """A short human-readable name, e.g. ``cuda (NVIDIA H200)`` or ``cpu (2 threads)``, in ``lang`` (the
+    app's catalogue, ``common.device.*``; English by default)."""
+    from adlab import i18n  # the catalogue is read only when a page asks
+
     device = torch.device(device)
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
     if device.type == "mps":
         return "mps (Apple GPU)"
-    return f"cpu ({torch.get_num_threads()} threads)"
+    return i18n.text("common.device.cpu", lang, threads=torch.get_num_threads())
 
 
 def _check_seed(seed: int) -> None:

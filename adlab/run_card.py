@@ -1,7 +1,9 @@
 """The Markdown run card: what ran, on what, with which settings, how well, and the paper's number.
 
 Method names are shown with the label the registry gives them (:mod:`adlab.registry`, asked at call
-time); the papers' numbers come from :mod:`adlab.papers`.
+time); the papers' numbers come from :mod:`adlab.papers`. The card's own words are in ``lang``
+(:mod:`adlab.i18n`, ``common.run_card.*``; English by default, as the CLI writes it); the titles, notes and
+``extra`` rows a caller passes in are written as given, and the papers' sources stay as the papers name them.
 """
 
 from __future__ import annotations
@@ -15,13 +17,17 @@ from typing import Any
 import torch
 
 import adlab
-from adlab import papers
+from adlab import i18n, papers
 from adlab.config_json import jsonable
 
 __all__ = ["NO_PAPER_NUMBER", "run_card"]
 
 _METRIC_NAMES = {"auroc": "AUROC", "auprc": "AUPRC", "f1": "F1"}
-NO_PAPER_NUMBER = "No paper number: the papers did not use this dataset/protocol."
+NO_PAPER_NUMBER = "No paper number: the papers did not use this dataset/protocol."  # common.run_card.no_paper
+
+
+def _t(key: str, lang: str, **fields: Any) -> str:
+    return i18n.text(f"common.run_card.{key}", lang, **fields)
 
 
 def _method_label(method: str) -> str:
@@ -54,16 +60,16 @@ def _flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def _config_section(config: Mapping[str, Any]) -> list[str]:
+def _config_section(config: Mapping[str, Any], lang: str = "en") -> list[str]:
     plain = jsonable(config)
     if not isinstance(plain, Mapping):
         raise ValueError(f"config must be a mapping (or a dataclass), got {type(config).__name__}")
     flat = _flatten(plain)
     cells = {k: v if isinstance(v, str) else json.dumps(v) for k, v in flat.items()}
     if not cells:
-        return ["(no settings)"]
+        return [_t("no_settings", lang)]
     if all(len(v) <= 60 for v in cells.values()):
-        return ["| setting | value |", "|---|---|", *(f"| {_md(k)} | {_md(v)} |" for k, v in cells.items())]
+        return [f"| {_t('setting', lang)} | {_t('value', lang)} |", "|---|---|", *(f"| {_md(k)} | {_md(v)} |" for k, v in cells.items())]
     return ["```json", json.dumps(plain, indent=2, ensure_ascii=False), "```"]
 
 
@@ -75,22 +81,37 @@ def _metric_text(value: Any) -> str:
     return f"{number:.4f}" if math.isfinite(number) else str(number)
 
 
-def _metrics_section(metrics: Mapping[str, float], refs: list[papers.PaperNumber]) -> list[str]:
+def _describe(ref: papers.PaperNumber, lang: str) -> str:
+    """:meth:`papers.PaperNumber.describe` in ``lang`` (the source as the paper names it)."""
+    if lang == i18n.REFERENCE:
+        return ref.describe()
+    what = f"{ref.metric} {ref.value:g}"
+    if ref.variant:
+        what = f"{ref.variant}: {what}"
+    text = f"{ref.source}: {what}"
+    if ref.unverified:
+        text += f" {_t('unverified', lang)}"
+    if ref.note:
+        text += f"; {ref.note}"
+    return text
+
+
+def _metrics_section(metrics: Mapping[str, float], refs: list[papers.PaperNumber], lang: str = "en") -> list[str]:
     keys = [k for k in _METRIC_NAMES if k in metrics] + [k for k in metrics if k not in _METRIC_NAMES]
     names = [_METRIC_NAMES.get(k, k) for k in keys]
     lines = [
         "| | " + " | ".join(_md(n) for n in names) + " |",
         "|---|" + "---|" * len(names),
-        "| This run | " + " | ".join(_metric_text(metrics[k]) for k in keys) + " |",
+        f"| {_md(_t('this_run', lang))} | " + " | ".join(_metric_text(metrics[k]) for k in keys) + " |",
     ]
     for ref in refs:
         row = []
         for name in names:
             cell = ref.fraction_text if name == ref.metric else "–"
             if name == ref.metric and ref.unverified:
-                cell += " (unverified)"
+                cell += f" {_t('unverified', lang)}"
             row.append(cell)
-        label = f"Paper: {ref.paper}"
+        label = _t("paper_row", lang, paper=ref.paper)
         if ref.variant:
             label += f", {ref.variant}"
         lines.append(f"| {_md(label)} | " + " | ".join(row) + " |")
@@ -114,6 +135,7 @@ def run_card(
     protocol: str | None = None,
     extra: Mapping[str, Any] | None = None,
     created: str | None = None,
+    lang: str = "en",
 ) -> str:
     """A Markdown run card: what ran, on what, with which settings, and how well.
 
@@ -125,7 +147,8 @@ def run_card(
     ``method`` under ``protocol`` (:func:`adlab.papers.reference`) as extra rows in the same units
     (fractions), each with its source listed below and METHODS.md's "(unverified)" marks kept.
     Without such a number the card says so. ``created`` (text) defaults to now, UTC, ISO 8601;
-    everything else depends only on the arguments.
+    everything else depends only on the arguments. ``lang``: the language of the card's own words
+    (headings, row names, notes); English by default.
     """
     refs = papers.reference(method, protocol)
     if min(n_train, n_test, n_anomalies) < 0 or n_anomalies > n_test:
@@ -137,35 +160,34 @@ def run_card(
         created = datetime.now(UTC).replace(microsecond=0).isoformat()
     share = f" ({100.0 * n_anomalies / n_test:.1f}%)" if n_test else ""
     rows: list[tuple[str, Any]] = [
-        ("Method", _method_label(method)),
-        ("Dataset", f"{dataset} ({dataset_note})" if dataset_note else dataset),
-        ("Protocol", protocol or "–"),
-        ("Training rows", n_train),
-        ("Test rows", f"{n_test}, of which {n_anomalies} anomalous{share}"),
-        ("Seed", seed),
-        ("Device", device),
-        ("Time", f"{seconds:.1f} s"),
+        (_t("method", lang), _method_label(method)),
+        (_t("dataset", lang), f"{dataset} ({dataset_note})" if dataset_note else dataset),
+        (_t("protocol", lang), protocol or "–"),
+        (_t("training_rows", lang), n_train),
+        (_t("test_rows", lang), _t("test_rows_value", lang, n_test=n_test, n_anomalies=n_anomalies, share=share)),
+        (_t("seed", lang), seed),
+        (_t("device", lang), device),
+        (_t("time", lang), _t("time_value", lang, seconds=seconds)),
         ("adlab", adlab.__version__),
         ("torch", torch.__version__),
-        ("Created", created),
+        (_t("created", lang), created),
     ]
     rows += [(str(k), jsonable(v)) for k, v in (extra or {}).items()]
     lines = [f"# {title}", "", "| | |", "|---|---|"]
     lines += [f"| {_md(k)} | {_md(v if isinstance(v, str) else json.dumps(v))} |" for k, v in rows]
-    lines += ["", "## Configuration", "", *_config_section(config)]
-    lines += ["", "## Metrics", "", *_metrics_section(metrics, refs), ""]
-    lines.append("Higher scores mean more anomalous; F1 is taken at the threshold that flags as many test rows "
-                 "as there are anomalies.")
+    lines += ["", f"## {_t('configuration', lang)}", "", *_config_section(config, lang)]
+    lines += ["", f"## {_t('metrics', lang)}", "", *_metrics_section(metrics, refs, lang), ""]
+    lines.append(_t("score_note", lang))
     lines.append("")
     if refs:
-        lines.append("Paper numbers (in the table as fractions), with their sources:")
+        lines.append(_t("paper_numbers", lang))
         lines.append("")
-        lines += [f"- {ref.describe()}" for ref in refs]
+        lines += [f"- {_describe(ref, lang)}" for ref in refs]
         if any(ref.unverified for ref in refs):
-            lines += ["", "(unverified): taken from a secondary listing, not checked against the paper's PDF."]
+            lines += ["", _t("unverified_note", lang)]
     else:
-        lines.append(NO_PAPER_NUMBER)
+        lines.append(_t("no_paper", lang))
         key = papers.paper_key(method)
         if not any(key and p.method == key for p in papers.PAPER_NUMBERS):
-            lines.append(f"(The papers this app follows report no anomaly-detection number for {method}.)")
+            lines.append(_t("no_number", lang, method=method))
     return "\n".join(lines) + "\n"

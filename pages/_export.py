@@ -3,6 +3,9 @@
 The files are built by :mod:`adlab.export`; this module gathers what a page's stored run holds
 (:func:`contrastive_files`, :func:`detector_files`, :func:`compare_files`) and draws the buttons
 (:func:`section`). Heavy files (figures, the ZIP) are built only when their button is clicked.
+
+The buttons, the notes and the run card are in the session's language (``common.export.*``,
+``common.run_card.*``); ``lang=`` names another one (a test, a file built for another reader).
 """
 
 from __future__ import annotations
@@ -15,29 +18,39 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from adlab import export, registry
+from adlab import export, i18n, registry
 from adlab.data.split import goad_split_note
 from adlab.detectors.base import DeepDetector
 
 try:
     from pages import _data as pdata
+    from pages import _i18n as i18n_ui
     from pages._page import figures_of
 except ImportError:  # a page file run on its own
     import _data as pdata
+    import _i18n as i18n_ui
     from _page import figures_of
 
 Files = dict[str, bytes | str]
 PROTOCOL_NOTE = ("the app's one-class split (a seeded half of the rows trains on the normal classes; at most "
-                 f"{pdata.MAX_TEST} test rows)")
+                 f"{pdata.MAX_TEST} test rows)")  # common.export.protocol_loss in English
 
 
-def protocol_note(stored: dict[str, Any]) -> str:
+def _lang(lang: str | None) -> str:
+    return lang if lang is not None else i18n_ui.lang()
+
+
+def _t(key: str, lang: str, /, **fields: Any) -> str:
+    """``common.export.<key>`` in ``lang``."""
+    return i18n.text_or_english(f"common.export.{key}", lang, **fields)
+
+
+def protocol_note(stored: dict[str, Any], lang: str | None = None) -> str:
     """The split a detector run used, with its cap on the anomalies' share of the test set."""
+    lang = _lang(lang)
     share = stored.get("test_anomaly_share")
-    cap = ("anomalies as in the data" if share is None or share >= 1.0
-           else f"anomalies at most {share:.0%} of the test set, a seeded sample")
-    return ("the app's one-class split (a seeded half of the rows trains on the normal classes; "
-            f"{cap}; at most {pdata.MAX_TEST} test rows, 5,000 on Compare)")
+    cap = (_t("cap_none", lang) if share is None or share >= 1.0 else _t("cap_share", lang, share=share))
+    return _t("protocol_detector", lang, cap=cap, max_test=pdata.MAX_TEST)
 
 
 def _dataset_text(stored: dict[str, Any]) -> str:
@@ -61,27 +74,30 @@ def _common(page: str, stored: dict[str, Any], scores: np.ndarray, before: np.nd
     return files
 
 
-def contrastive_files(page: str, stored: dict[str, Any]) -> Files:
+def contrastive_files(page: str, stored: dict[str, Any], lang: str | None = None) -> Files:
     """A loss page's run: kNN scores after training, encoder features before/after, model, config, card."""
+    lang = _lang(lang)
     run, split = stored["run"], stored["split"]
     cfg = run.config
     files = _common(page, stored, run.scores_after, run.test_before, run.test_after, run.is_anomaly)
     files["weights.pt"] = export.weights_bytes(run.model)
     files["config.json"] = export.config_json(cfg.to_dict())
     files["run_card.md"] = export.run_card(
-        title=f"{registry.loss(cfg.loss_name).LABEL} on {_dataset_text(stored)}", dataset=_dataset_text(stored),
-        dataset_note=_classes_note(stored), config=cfg.to_dict(), seed=cfg.train.seed,
+        title=_t("card_title", lang, method=registry.loss(cfg.loss_name).LABEL, dataset=_dataset_text(stored)),
+        dataset=_dataset_text(stored),
+        dataset_note=_classes_note(stored, lang), config=cfg.to_dict(), seed=cfg.train.seed,
         device=run.history.device, seconds=run.history.seconds, metrics=run.metrics_after,
         n_train=len(split.X_train), n_test=len(split.X_test), n_anomalies=int(run.is_anomaly.sum()),
-        method=cfg.loss_name, protocol=None,
-        extra={"score": f"mean cosine distance to the {cfg.knn_k} nearest normal training features",
-               "split": PROTOCOL_NOTE,
-               "metrics before training": json.dumps({k: round(v, 4) for k, v in run.metrics_before.items()})})
+        method=cfg.loss_name, protocol=None, lang=lang,
+        extra={_t("row_score", lang): _t("knn_score", lang, k=cfg.knn_k),
+               _t("row_split", lang): _t("protocol_loss", lang, max_test=pdata.MAX_TEST),
+               _t("row_metrics_before", lang): json.dumps({k: round(v, 4) for k, v in run.metrics_before.items()})})
     return files
 
 
-def detector_files(page: str, stored: dict[str, Any]) -> Files:
+def detector_files(page: str, stored: dict[str, Any], lang: str | None = None) -> Files:
     """A detector page's run: its scores, `embed` features before/after, weights (deep ones), config, card."""
+    lang = _lang(lang)
     run, split = stored["run"], stored["split"]
     files = _common(page, stored, run.scores, run.test_before, run.test_after, run.is_anomaly)
     params = run.spec.kwargs
@@ -92,34 +108,37 @@ def detector_files(page: str, stored: dict[str, Any]) -> Files:
         files["config.json"] = export.config_json(run.spec)
     device = run.history.device if run.history is not None else "cpu"
     files["run_card.md"] = export.run_card(
-        title=f"{run.spec.label} on {_dataset_text(stored)}", dataset=_dataset_text(stored),
-        dataset_note=_classes_note(stored), config=params, seed=int(params.get("seed", 0)), device=device,
+        title=_t("card_title", lang, method=run.spec.label, dataset=_dataset_text(stored)),
+        dataset=_dataset_text(stored),
+        dataset_note=_classes_note(stored, lang), config=params, seed=int(params.get("seed", 0)), device=device,
         seconds=run.fit_seconds, metrics=run.metrics, n_train=len(split.X_train), n_test=len(split.X_test),
-        n_anomalies=int(run.is_anomaly.sum()), method=run.method, protocol=stored.get("paper_protocol"),
-        extra={"split": goad_split_note(stored.get("goad_split") or "official") if stored.get("protocol") == "goad"
-               else protocol_note(stored),
-               "scoring time (s)": f"{run.score_seconds:.2f}"})
+        n_anomalies=int(run.is_anomaly.sum()), method=run.method, protocol=stored.get("paper_protocol"), lang=lang,
+        extra={_t("row_split", lang): goad_split_note(stored.get("goad_split") or "official")
+               if stored.get("protocol") == "goad" else protocol_note(stored, lang),
+               _t("row_scoring_time", lang): f"{run.score_seconds:.2f}"})
     return files
 
 
-def distance_files(run: Any) -> Files:
+def distance_files(run: Any, lang: str | None = None) -> Files:
     """The distance page's learned f: weights, config, and a card (no anomaly scores: f is not a detector)."""
+    lang = _lang(lang)
     h, cfg = run.history, run.config
     return {
         "weights.pt": export.weights_bytes(run.encoder_after),
         "config.json": export.config_json(cfg),
         "run_card.md": export.run_card(
-            title=f"learned distance d_f ({cfg.encoder}, {cfg.loss}) on toy:{cfg.toy}", dataset=f"toy:{cfg.toy}",
-            dataset_note="the normal classes train f; the last class (anomaly) does not", config=dataclasses.asdict(cfg),
+            title=_t("distance_title", lang, encoder=cfg.encoder, loss=cfg.loss, toy=cfg.toy), dataset=f"toy:{cfg.toy}",
+            dataset_note=_t("distance_note", lang), config=dataclasses.asdict(cfg),
             seed=cfg.seed, device=h.device, seconds=h.seconds,
-            metrics={"loss, first epoch": h.epoch_losses[0], "loss, last epoch": h.epoch_losses[-1]},
+            metrics={_t("loss_first", lang): h.epoch_losses[0], _t("loss_last", lang): h.epoch_losses[-1]},
             n_train=int((run.y != len(run.class_names) - 1).sum()), n_test=0, n_anomalies=0,
-            method=cfg.loss, protocol=None),
+            method=cfg.loss, protocol=None, lang=lang),
     }
 
 
-def compare_files(stored: dict[str, Any]) -> Files:
+def compare_files(stored: dict[str, Any], lang: str | None = None) -> Files:
     """Compare: every method's scores side by side, one card, every config; per-method embeddings and weights."""
+    lang = _lang(lang)
     split = stored["split"]
     names = pdata.class_names(stored)
     first = next(iter(stored["runs"].values()))
@@ -133,7 +152,7 @@ def compare_files(stored: dict[str, Any]) -> Files:
     files: Files = {"scores.csv": "\n".join(lines) + "\n"}
     cards, configs = [], {}
     for method, run in stored["runs"].items():
-        single = detector_files("compare", {**stored, "run": run})
+        single = detector_files("compare", {**stored, "run": run}, lang)
         cards.append(single.pop("run_card.md"))
         configs[method] = json.loads(single.pop("config.json"))
         for name, data in single.items():
@@ -148,12 +167,12 @@ def _csv_cell(text: str) -> str:
     return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n') else text
 
 
-def _classes_note(stored: dict[str, Any]) -> str:
+def _classes_note(stored: dict[str, Any], lang: str = "en") -> str:
     split = stored["split"]
     names = pdata.class_names(stored)
     normal = ", ".join(names[c] for c in split.normal_classes)
     anomalous = ", ".join(names[c] for c in split.anomaly_classes)
-    return f"normal: {normal}; anomalous: {anomalous}"
+    return _t("classes_note", lang, normal=normal, anomalous=anomalous)
 
 
 def figure_files(figs: Mapping[str, Any], *, png: bool) -> Files:
@@ -167,43 +186,41 @@ def figure_files(figs: Mapping[str, Any], *, png: bool) -> Files:
 
 def section(page: str, build: Callable[[], Files], *, stem: str) -> None:
     """The download buttons (in an expander) for a run whose files ``build()`` returns."""
-    with st.expander("Take it with you: downloads", expanded=False, icon=":material/download:"):
+    lang = i18n_ui.lang()
+    with st.expander(_t("title", lang), expanded=False, icon=":material/download:"):
         try:
             files = build()
         except (ValueError, RuntimeError) as err:  # nothing to export is a message, not a traceback
-            st.warning(f"Could not prepare the downloads: {err}")
+            st.warning(_t("failed", lang, error=i18n.message(err, lang)))
             return
-        st.caption("Scores: one row per test point (higher = more anomalous). Embeddings: the vectors and labels "
-                   "for projector.tensorflow.org (Load → the vectors TSV, then metadata.tsv). Weights: a state dict "
-                   "of tensors, `torch.load(path, weights_only=True)`, with the configuration as JSON. The run card "
-                   "records dataset, settings, seed, device, time and metrics.")
+        st.caption(_t("caption", lang))
         buttons = []  # (label, data, file name, mime, key suffix)
         if "scores.csv" in files:
-            buttons.append(("Scores (CSV)", files["scores.csv"], "scores.csv", "text/csv", "scores"))
+            buttons.append((_t("scores", lang), files["scores.csv"], "scores.csv", "text/csv", "scores"))
         emb = {k: v for k, v in files.items() if k.endswith(".tsv")}
         if emb:
-            buttons.append(("Embeddings (TSV, ZIP)", lambda: export.bundle_zip(emb), "embeddings.zip",
+            buttons.append((_t("embeddings", lang), lambda: export.bundle_zip(emb), "embeddings.zip",
                             "application/zip", "embeddings"))
-        buttons.append(("Run card (Markdown)", files["run_card.md"], "run_card.md", "text/markdown", "card"))
+        buttons.append((_t("card", lang), files["run_card.md"], "run_card.md", "text/markdown", "card"))
         weights = {k: v for k, v in files.items() if k.endswith(("weights.pt", "config.json"))}
         if any(k.endswith("weights.pt") for k in files):
-            buttons.append(("Weights + config (ZIP)", lambda: export.bundle_zip(weights), "weights.zip",
+            buttons.append((_t("weights", lang), lambda: export.bundle_zip(weights), "weights.zip",
                             "application/zip", "weights"))
         else:
-            buttons.append(("Config (JSON)", files["config.json"], "config.json", "application/json", "config"))
+            buttons.append((_t("config", lang), files["config.json"], "config.json", "application/json", "config"))
         figs = figures_of(page)  # filled as the page draws; read when a button is clicked
-        buttons.append(("Figures (HTML, ZIP)", lambda: export.bundle_zip(figure_files(figs, png=False)),
+        buttons.append((_t("figures_html", lang), lambda: export.bundle_zip(figure_files(figs, png=False)),
                         "figures_html.zip", "application/zip", "html"))
         if export.png_available():
-            buttons.append(("Figures (PNG, ZIP)", lambda: export.bundle_zip(figure_files(figs, png=True)),
+            buttons.append((_t("figures_png", lang), lambda: export.bundle_zip(figure_files(figs, png=True)),
                             "figures.zip", "application/zip", "png"))
-        buttons.append(("Everything (ZIP)", lambda: export.bundle_zip({**files, **figure_files(figs, png=False)}),
+        buttons.append((_t("everything", lang), lambda: export.bundle_zip({**files, **figure_files(figs, png=False)}),
                         "all.zip", "application/zip", "all"))
         cols = st.columns(4)
         for i, (label, data, name, mime, key) in enumerate(buttons):
             _button(cols[i % 4], label, data, f"{stem}_{name}", mime, f"{page}_dl_{key}", primary=key == "all")
         if not export.png_available():
-            st.caption("PNG figures need a Chromium (apt-get install chromium); HTML works everywhere.")
+            st.caption(_t("no_png", lang))
 
 
 def _button(col, label: str, data: Any, file_name: str, mime: str, key: str, *, primary: bool = False) -> None:

@@ -1,5 +1,5 @@
 """Training runs as jobs (:mod:`adlab.jobs`): one job manager per server, the jobs a page submitted kept in
-its session, and the status line a page shows while they run. Imports no other page helper.
+its session, and the status line a page shows while they run. Imports no other page helper but _i18n.
 
 A page calls :func:`run_job` (one job) or :func:`run_jobs` (several, submitted together) on every script run:
 with specs it cancels the slot's earlier jobs and submits the new ones; without, it goes on following the
@@ -7,6 +7,9 @@ jobs still running there (a moved slider reruns the script, and the next run pic
 the jobs run, the page shows their phase, place in the queue, epoch and loss, and a Cancel button; the
 call returns once they have all ended. Leaving the page cancels them (:func:`leave_others`, from app.py);
 a closed tab stops touching them, and the manager drops them a few seconds later.
+
+Everything it says is in the session's language (``jobs.*`` in the catalogues, through :mod:`pages._i18n`);
+the jobs themselves report numbers and phases, and the page words them.
 """
 
 from __future__ import annotations
@@ -22,8 +25,16 @@ from typing import Any
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from adlab import i18n
 from adlab.device import pick_device
 from adlab.jobs import JobCancelled, JobFailed, JobHandle, JobManager, JobSpec, JobStatus
+from adlab.jobs.local import LocalBackend
+from adlab.jobs.manager import WORKER_LOST
+
+try:
+    from pages import _i18n as i18n_ui
+except ImportError:  # a page file run on its own (AppTest)
+    import _i18n as i18n_ui
 
 POLL_S = 0.25  # between two looks at a running job (each one also tells the manager the page is still open)
 FOLLOW_BLOCK_S = math.inf  # a script run follows its jobs this long, then a fragment does (follow_block_s)
@@ -34,26 +45,49 @@ OWNER_KEY = "_jobs_owner"
 _STARTED: list[JobManager] = []  # the managers manager() made, for shutdown() (written once per server)
 
 
-@st.cache_resource(show_spinner="Starting the training workers…")
-def manager() -> JobManager:
-    """The server's one job manager: the Dask scheduler in ``ADLAB_SCHEDULER`` or Streamlit's secrets
-    (``scheduler = "tcp://..."``), else a pool of worker processes on this machine."""
+@st.cache_resource(show_spinner=False)
+def _manager() -> JobManager:
     made = JobManager.from_env(os.environ, _secrets())  # its workers never import the page (adlab.jobs.local)
     _STARTED.append(made)
     return made
+
+
+def manager() -> JobManager:
+    """The server's one job manager: the Dask scheduler in ``ADLAB_SCHEDULER`` or Streamlit's secrets
+    (``scheduler = "tcp://..."``), else a pool of worker processes on this machine. The first call of a
+    server shows a spinner while the workers start (in the language of the session that waits)."""
+    if _STARTED:
+        return _manager()
+    with st.spinner(i18n_ui.t("jobs.starting")):
+        return _manager()
 
 
 def shutdown() -> None:
     """Stop the manager and its workers (a test session's end; a server's end stops them with it)."""
     while _STARTED:
         _STARTED.pop().shutdown()
-    manager.clear()
+    _manager.clear()
 
 
 def _secrets() -> Mapping[str, Any] | None:
     if not st.secrets.load_if_toml_exists():  # no secrets file: that is the usual case, not an error
         return None
     return {key: st.secrets[key] for key in st.secrets}
+
+
+def backend_text(lang: str | None = None) -> str:
+    """Where the jobs run, for people, in ``lang`` (default: the session's language): the local pool and its
+    workers, or the Dask cluster's address (the sidebar's "jobs run on the ..." line)."""
+    lang = lang or i18n_ui.lang()
+    backend = manager().backend
+    if isinstance(backend, LocalBackend):
+        workers = backend.max_workers
+        key, fields = ("jobs.backend.local_one", {}) if workers == 1 else ("jobs.backend.local_many", {"workers": workers})
+        return i18n.text_or_english(key, lang, **fields)
+    client = getattr(backend, "client", None)  # a DaskBackend (distributed is imported only when one is used)
+    if client is not None:
+        return i18n.text_or_english("jobs.backend.dask", lang, address=client.scheduler.address)
+    return manager().backend_name
 
 
 def show_warning(container: Any = st) -> None:
@@ -155,24 +189,45 @@ def submit(slot: str, specs: Mapping[str, JobSpec], *, page: str, keep: Mapping[
     return batch
 
 
+# ----------------------------------------------------------------------------- what the page says
+def _t(key: str, /, **fields: Any) -> str:
+    """``jobs.<key>`` in the session's language."""
+    return i18n_ui.t(f"jobs.{key}", **fields)
+
+
+def error_text(err: BaseException, spec: JobSpec | None = None) -> str:
+    """What the page says about an error in the session's language: a catalogue error's text
+    (:func:`adlab.i18n.message`), a lost worker's message (:data:`WORKER_LOST`) from ``jobs.worker_lost``,
+    any other error by its own text (adlab's English developer messages)."""
+    lang = i18n_ui.lang()
+    if spec is not None and isinstance(err, JobFailed) and str(err) == WORKER_LOST.format(label=spec.title):
+        return i18n.text_or_english("jobs.worker_lost", lang, label=spec.title)
+    return i18n.message(err, lang)
+
+
 # ----------------------------------------------------------------------------- following the jobs
-def phase_text(status: JobStatus) -> str:
-    """One line for people: queued (place), training (epoch, loss), scoring, projecting, ended."""
-    if status.phase == "queued":
-        text = "queued" + (f" — place {status.place} in the queue" if status.place else "")
+def phase_text(status: JobStatus, lang: str | None = None) -> str:
+    """One line for people: queued (place), training (epoch, loss), scoring, projecting, ended; in ``lang``
+    (default: the session's language)."""
+    lang = lang or i18n_ui.lang()
+
+    def say(key: str, **fields: Any) -> str:
+        return i18n.text_or_english(f"jobs.{key}", lang, **fields)
+
+    if status.phase == "queued" and status.place:
+        text = say("queued_place", place=status.place)
     elif status.phase == "training" and status.epoch is not None:
-        text = f"training — epoch {status.epoch}/{status.epochs}"
         if status.loss is not None:
-            text += f" · loss {status.loss:.4f}"
-    elif status.phase == "projecting":
-        text = "projecting the features with UMAP"
-    elif status.phase == "scoring":
-        text = "scoring the test points"
+            text = say("training_loss", epoch=status.epoch, epochs=status.epochs, loss=status.loss)
+        else:
+            text = say("training_epoch", epoch=status.epoch, epochs=status.epochs)
+    elif f"jobs.phase.{status.phase}" in i18n.catalogue(i18n.REFERENCE):
+        text = say(f"phase.{status.phase}")
     else:
         text = status.phase
     if status.shared > 1:
         others = status.shared - 1
-        text += f" · shared with {others} other session{'s' if others > 1 else ''}"
+        text += " · " + (say("shared_one") if others == 1 else say("shared_many", others=others))
     return text
 
 
@@ -189,7 +244,7 @@ def _draw(lines: Any, bar: Any, batch: Batch, statuses: dict[str, JobStatus]) ->
     if len(statuses) == 1:
         body, text = phase_text(next(iter(statuses.values()))), None
     else:
-        text = f"{sum(s.phase in ENDED for s in statuses.values())} of {len(statuses)} done"
+        text = _t("done_of", done=sum(s.phase in ENDED for s in statuses.values()), total=len(statuses))
         body = "\n".join(f"- **{batch.specs[n].label}**: {phase_text(s)}" for n, s in statuses.items())
     fraction = round(sum(_fraction(s) for s in statuses.values()) / len(statuses), 3)
     # drawn on every poll, changed or not: a script run notices a stop (a closed tab) or a rerun (a moved
@@ -199,15 +254,18 @@ def _draw(lines: Any, bar: Any, batch: Batch, statuses: dict[str, JobStatus]) ->
 
 
 def run_jobs(slot: str, specs: Mapping[str, JobSpec] | None = None, *, page: str, keep: Mapping[str, Any] | None = None,
-             title: str = "Training…", summary: Callable[[Done], str] | None = None) -> Done | None:
+             title: str | None = None, summary: Callable[[Done], str] | None = None) -> Done | None:
     """Submit ``specs`` (when given), then follow the slot's jobs until they have all ended.
 
     Returns the ended batch once (the results of those that finished, a message for each that failed), or
     None: nothing was running, the jobs were cancelled (``st.info``), or none finished. Every failure is
     shown here (``st.error`` with its text, prefixed by the job's label in a batch of several), with a
     Retry button when the machine failed (a worker stopped), not the settings. ``summary(done)`` labels
-    the closed status box; ``title`` labels it while the jobs run.
+    the closed status box; ``title`` labels it while the jobs run ("Training…" in the session's language
+    by default).
     """
+    if title is None:
+        title = _t("title")
     if specs:
         submit(slot, specs, page=page, keep=keep)
     note = st.session_state.pop(_note_key(slot), None)
@@ -224,8 +282,8 @@ def run_jobs(slot: str, specs: Mapping[str, JobSpec] | None = None, *, page: str
     holder = st.empty()
     with holder.container(), st.status(title, expanded=True) as box:
         lines = st.container(key=f"_{slot}_job_status").empty()  # the status line (a browser test reads it)
-        bar = st.progress(0.0, text="submitted")
-        st.button("Cancel", key=f"_{slot}_cancel", on_click=cancel, args=(slot, "Training cancelled."),
+        bar = st.progress(0.0, text=_t("submitted"))
+        st.button(_t("cancel"), key=f"_{slot}_cancel", on_click=cancel, args=(slot, _t("cancelled")),
                   icon=":material/cancel:")
         statuses = {}
         while True:
@@ -240,10 +298,10 @@ def run_jobs(slot: str, specs: Mapping[str, JobSpec] | None = None, *, page: str
         if ended:
             done, retry = _collect(batch, statuses)
             if done.results:
-                box.update(label=summary(done) if summary else f"Done in {done.seconds:.1f} s", state="complete",
+                box.update(label=summary(done) if summary else _t("done_in", seconds=done.seconds), state="complete",
                            expanded=False)
             else:
-                box.update(label="Training failed" if done.errors else "Cancelled", state="error", expanded=True)
+                box.update(label=_t("failed") if done.errors else _t("cancelled_short"), state="error", expanded=True)
     if not ended:
         if wait is not None:
             return None  # a test looks at the running job; the next script run follows it again
@@ -260,7 +318,7 @@ def run_jobs(slot: str, specs: Mapping[str, JobSpec] | None = None, *, page: str
         _show_errors(batch, done.errors)
     if not done.results and not done.errors:
         message = next((s.message for s in statuses.values() if s.message), "")
-        st.info(message or "Training cancelled.", icon=":material/cancel:")
+        st.info(message or _t("cancelled"), icon=":material/cancel:")
     st.session_state.pop(_key(slot), None)  # last: a rerun that stops the drawing above finds the jobs again
     return done if done.results else None
 
@@ -355,7 +413,7 @@ def _follow(slot: str, title: str) -> None:
     with st.status(title, expanded=True):
         lines = st.container(key=f"_{slot}_job_status_live").empty()
         bar = st.progress(0.0)
-        st.button("Cancel", key=f"_{slot}_stop", on_click=cancel, args=(slot, "Training cancelled."),
+        st.button(_t("cancel"), key=f"_{slot}_stop", on_click=cancel, args=(slot, _t("cancelled")),
                   icon=":material/cancel:")
         _draw(lines, bar, batch, statuses)
 
@@ -366,7 +424,7 @@ def _collect(batch: Batch, statuses: dict[str, JobStatus]) -> tuple[Done, bool]:
         try:
             results[name] = handle.result(timeout=60)
         except JobFailed as err:
-            errors[name] = str(err) or statuses[name].message
+            errors[name] = error_text(err, batch.specs[name]) or statuses[name].message
             retry = retry or err.retryable
         except JobCancelled:
             pass
@@ -380,7 +438,7 @@ def _offer_retry(slot: str) -> None:
         return
     batch, errors = failed
     _show_errors(batch, errors)
-    st.button("Retry", key=f"_{slot}_retry", on_click=_retry, args=(slot,), icon=":material/refresh:")
+    st.button(_t("retry"), key=f"_{slot}_retry", on_click=_retry, args=(slot,), icon=":material/refresh:")
 
 
 def _show_errors(batch: Batch, errors: Mapping[str, str]) -> None:
@@ -395,7 +453,7 @@ def _retry(slot: str) -> None:
 
 
 def run_job(slot: str, job: JobSpec | None = None, *, page: str, keep: Mapping[str, Any] | None = None,
-            title: str = "Training…", summary: Callable[[Any], str] | None = None) -> Done | None:
+            title: str | None = None, summary: Callable[[Any], str] | None = None) -> Done | None:
     """:func:`run_jobs` for one job; ``summary(result)`` labels the closed status box."""
     return run_jobs(slot, {"run": job} if job is not None else None, page=page, keep=keep, title=title,
                     summary=(lambda done: summary(done.result)) if summary else None)

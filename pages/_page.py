@@ -1,6 +1,6 @@
 """The frame of every page: its first call (:func:`begin`), its charts (kept for the downloads, and
-shared between sessions when they show the same thing: :class:`SharedFigures`), the settings container
-of presenter mode, the device, the file names of downloads."""
+shared between sessions when they show the same thing in the same language: :class:`SharedFigures`), the
+settings container of presenter mode, the device, the file names of downloads."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from typing import Any
 import streamlit as st
 
 try:
+    from pages import _i18n as i18n_ui
     from pages import _jobs as jobs
     from pages import _state as state
 except ImportError:  # a page file run on its own (AppTest)
+    import _i18n as i18n_ui
     import _jobs as jobs
     import _state as state
 try:
@@ -39,6 +41,9 @@ class SharedFigures:
     Without, ``key`` must hold every input of ``build`` (settings, content hashes). At most ``size``
     entries, least recently used out. Figures handed out are never mutated (:func:`chart` only reads them;
     presenter mode scales a copy, shared the same way).
+
+    A figure's words are in one language, so a page never asks this object directly: :func:`shared_figures`
+    hands out :meth:`in_language` views that put the session's language into every key.
     """
 
     def __init__(self, size: int = 256) -> None:
@@ -73,11 +78,39 @@ class SharedFigures:
     def __len__(self) -> int:
         return len(self._items)
 
+    def in_language(self, lang: str) -> LanguageFigures:
+        """This cache as seen by a session in ``lang``: equal keys in two languages are two entries."""
+        return LanguageFigures(self, lang)
+
+
+class LanguageFigures:
+    """A view of a :class:`SharedFigures` whose keys are ``(lang, key)``: :meth:`get` as there, for one
+    language, so a figure built with Korean texts is never handed to an English session (or back)."""
+
+    def __init__(self, shared: SharedFigures, lang: str) -> None:
+        self.shared, self.lang = shared, lang
+
+    def get(self, key: Hashable, build: Callable[[], Any], *, owner: Any = None) -> Any:
+        return self.shared.get((self.lang, key), build, owner=owner)
+
+    @property
+    def built(self) -> int:
+        return self.shared.built
+
+    def __len__(self) -> int:
+        return len(self.shared)
+
 
 @st.cache_resource(show_spinner=False)
-def shared_figures() -> SharedFigures:
-    """The server's one :class:`SharedFigures`."""
+def server_figures() -> SharedFigures:
+    """The server's one :class:`SharedFigures` (every language's figures)."""
     return SharedFigures()
+
+
+def shared_figures() -> LanguageFigures:
+    """The server's figures for this session's language (:func:`pages._i18n.lang`): pass ``lang`` to the
+    builders, and the key needs no language of its own."""
+    return server_figures().in_language(i18n_ui.lang())
 
 
 def chart(fig, key: str, container=st) -> None:
@@ -94,8 +127,9 @@ def chart(fig, key: str, container=st) -> None:
 
 
 def shared_chart(owner: Any, name: Hashable, build: Callable[[], Any], key: str, container=st) -> None:
-    """:func:`chart` of ``build()``, built once per ``owner`` (a job's result) and ``name`` for every
-    session showing that result (``name`` holds whatever else the figure depends on)."""
+    """:func:`chart` of ``build()``, built once per ``owner`` (a job's result), ``name`` and language for
+    every session showing that result (``name`` holds whatever else the figure depends on; the session's
+    language is added here: ``build`` says its texts in :func:`pages._i18n.lang`)."""
     chart(shared_figures().get(name, build, owner=owner), key, container)
 
 
@@ -124,9 +158,7 @@ def _link_check(key: str, value: Any) -> str | None:
     if key.endswith("_dataset") and isinstance(value, str) and value.startswith("upload:"):
         entry = current_upload()
         if entry is None or entry["key"] != value:
-            return ("This link was made with an uploaded file, which a link cannot carry. Upload the same file "
-                    "in the sidebar (Your data), then pick it in the Dataset box: the other settings of the link "
-                    "are restored.")
+            return i18n_ui.t("common.page.link_upload")
     return None
 
 
@@ -139,7 +171,7 @@ def hint(slot: str, text: str) -> None:
 def settings_container():
     """Where a page draws its training form: the page itself, or a closed expander in presenter mode."""
     if state.presenting():
-        return st.expander("Settings", expanded=False, icon=":material/tune:")
+        return st.expander(i18n_ui.t("presenter.settings"), expanded=False, icon=":material/tune:")
     return st.container()
 
 

@@ -129,9 +129,19 @@ def sync(page: str) -> None:
     lost = [k for k, v in restored.items() if k in current and _normal(current[k]) != _normal(v) and k not in warned]
     if lost:
         warned.update(lost)
-        st.warning("The link asked for settings this page cannot use, so they were reset: "
-                   + "; ".join(f"`{k}` = {encode(restored[k])} (now {encode(current[k])})" for k in lost)
-                   + ". The options may differ on this version of the app or for this dataset.")
+        t = _i18n().t
+        items = "; ".join(t("common.state.lost_item", key=k, asked=encode(restored[k]), now=encode(current[k]))
+                          for k in lost)
+        st.warning(t("common.state.lost", items=items))
+
+
+def _i18n():
+    """:mod:`pages._i18n`, imported when first needed (it imports this module)."""
+    try:
+        from pages import _i18n as i18n_ui
+    except ImportError:  # a page file run on its own (AppTest)
+        import _i18n as i18n_ui
+    return i18n_ui
 
 
 def _plain(value: Any) -> Any:

@@ -1,5 +1,5 @@
 """A loss page's live part: the training form, the run it submits (with a progress bar), the results
-block, the downloads and the explorer of the stored run."""
+block, the downloads and the explorer of the stored run. Its texts are ``common.training.*``."""
 
 from __future__ import annotations
 
@@ -16,10 +16,12 @@ from adlab.train import NonFiniteLoss, TrainConfig
 
 try:
     from pages import _export
+    from pages import _i18n as i18n_ui
     from pages import _jobs as jobs
     from pages import _state as state
 except ImportError:  # a page file run on its own (AppTest)
     import _export
+    import _i18n as i18n_ui
     import _jobs as jobs
     import _state as state
 try:
@@ -87,15 +89,15 @@ def train_form(
             normal, anomalous = class_pickers(page, ds, name, normal0, anomalous0)
             c1, c2, c3, c4 = st.columns(4)
             train = dict(
-                batch_size=int(c1.select_slider("Batch size", [32, 64, 128, 256], value=batch_size,
+                batch_size=int(c1.select_slider(_t("batch_size"), [32, 64, 128, 256], value=batch_size,
                                                 key=f"{page}_batch")),
-                epochs=int(c2.number_input("Epochs", 1, 200, epochs, key=f"{page}_epochs")),
-                lr=float(c3.select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], value=lr,
+                epochs=int(c2.number_input(_t("epochs"), 1, 200, epochs, key=f"{page}_epochs")),
+                lr=float(c3.select_slider(_t("lr"), [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], value=lr,
                                           format_func=lambda v: f"{v:g}", key=f"{page}_lr")),
-                seed=int(c4.number_input("Seed", 0, 10_000, 0, key=f"{page}_seed")),
+                seed=int(c4.number_input(_t("seed"), 0, 10_000, 0, key=f"{page}_seed")),
             )
             values = knobs()
-            submitted = st.form_submit_button("Train", type="primary", key=f"{page}_train")
+            submitted = st.form_submit_button(_t("train"), type="primary", key=f"{page}_train")
         if name.startswith("toy:") and "anomaly" in anomalous:
             st.caption(TOY_NOTE)
     state.sync(page)
@@ -116,8 +118,7 @@ def live_run(page: str, loss: str, knobs: Callable[[], dict[str, Any]], *, epoch
         _export.section(page, lambda: _export.contrastive_files(page, stored), stem=file_stem(page, stored))
         explorer(page, stored)
     else:
-        hint(page, "Press **Train** to learn an embedding from the normal classes and see what it does to "
-                "anomaly detection.")
+        hint(page, _t("hint"))
 
 
 def run_and_store(page: str, form: FormResult | None, loss: str) -> ContrastiveRun | None:
@@ -136,15 +137,15 @@ def run_and_store(page: str, form: FormResult | None, loss: str) -> ContrastiveR
             split = make_split(form.dataset, form.normal, form.anomalous, form.train["seed"])
             cfg = ContrastiveConfig.for_loss(loss, TrainConfig(device=device(), **form.train), **form.knobs)
             job = jobs.spec("contrastive", split, cfg, seed=cfg.train.seed, device=cfg.train.device,
-                            label=f"{loss} on {dataset_label(form.dataset)}")
+                            label=_t("job_label", loss=loss, dataset=dataset_label(form.dataset)))
         except (ValueError, NonFiniteLoss, DataError) as err:
             jobs.cancel(page)
-            st.error(str(err))
+            st.error(jobs.error_text(err))
             return None
         keep = {"split": split, "dataset": form.dataset, "class_names": load_dataset(form.dataset).class_names}
     done = jobs.run_job(page, job, page=page, keep=keep,
-                        summary=lambda r: f"Trained {r.run.config.train.epochs} epochs in {r.run.history.seconds:.1f} s "
-                                          f"on {r.run.history.device}")
+                        summary=lambda r: _t("summary", epochs=r.run.config.train.epochs,
+                                             seconds=r.run.history.seconds, device=r.run.history.device))
     if done is None:
         return None
     result = done.result
@@ -158,38 +159,39 @@ def show_run(page: str, stored: dict[str, Any]) -> None:
     run: ContrastiveRun = stored["run"]
     split: Split = stored["split"]
     names = class_names(stored)
-    st.subheader("What training changed")
-    st.caption(f"{dataset_label(stored['dataset'])}: {len(split.X_train)} normal training points, {len(split.X_test)} test "
-               f"points ({int(run.is_anomaly.sum())} anomalous). Anomaly score = mean cosine distance to the "
-               f"{run.config.knn_k} nearest normal training features (higher = more anomalous), on the "
-               "encoder's features, before and after training.")
+    lang = i18n_ui.lang()  # the figures' texts; shared_chart keeps one figure per language
+    st.subheader(_t("changed"))
+    st.caption(_t("changed_caption", dataset=dataset_label(stored["dataset"]), n_train=len(split.X_train),
+                  n_test=len(split.X_test), n_anomalous=int(run.is_anomaly.sum()), k=run.config.knn_k))
     cols = st.columns(3)
     labels = {"auroc": "AUROC", "auprc": "AUPRC", "f1": "F1"}
     for col, (key, label) in zip(cols, labels.items(), strict=True):
         before, after = run.metrics_before[key], run.metrics_after[key]
-        col.metric(f"{label} after training", f"{after:.3f}", delta=f"{after - before:+.3f} vs before",
-                   help=f"{label} of the kNN score with the untrained (random) encoder: {before:.3f}")
+        col.metric(_t("metric_after", metric=label), f"{after:.3f}", delta=_t("delta_vs_before", delta=after - before),
+                   help=_t("metric_help", metric=label, before=before))
     before2d, after2d = stored["maps"]  # UMAP of the test features, computed by the job
     # the figures are built once per run for every session showing it (the same job's result)
     shared_chart(run, ("umap", tuple(names)), lambda: viz.umap_pair_figure(
-        before2d, after2d, run.is_anomaly, hover=[f"class {names[c]}" for c in run.y_test]), f"{page}_umap")
+        before2d, after2d, run.is_anomaly, hover=[_t("hover_class", name=names[c]) for c in run.y_test], lang=lang),
+        f"{page}_umap")
     left, right = st.columns(2)
-    shared_chart(run, "loss_curve", lambda: viz.loss_curve_figure(run.history.step_losses, run.history.epoch_losses),
+    shared_chart(run, "loss_curve", lambda: viz.loss_curve_figure(run.history.step_losses, run.history.epoch_losses,
+                                                                  lang=lang),
                  f"{page}_loss_curve", left)
-    shared_chart(run, "roc", lambda: viz.roc_figure({"before": (run.is_anomaly, run.scores_before),
-                                                     "after": (run.is_anomaly, run.scores_after)}),
+    shared_chart(run, "roc", lambda: viz.roc_figure({_t("roc_before"): (run.is_anomaly, run.scores_before),
+                                                     _t("roc_after"): (run.is_anomaly, run.scores_after)}, lang=lang),
                  f"{page}_roc", right)
-    st.markdown("**Geometry of the loss space** (Wang & Isola, ICML 2020) — *lower is better for both*: "
-                "alignment = mean squared distance between positive pairs, uniformity = how evenly the "
-                "normalised features cover the sphere. A random encoder squeezes everything into a small "
-                "region (good alignment, poor uniformity); training usually trades a little alignment for "
-                "much better uniformity.")
+    st.markdown(_t("geometry"))
     g1, g2 = st.columns(2)
     for col, key in ((g1, "alignment"), (g2, "uniformity")):
         before, after = run.geometry_before[key], run.geometry_after[key]
-        col.metric(f"{key.capitalize()} after", f"{after:.3f}", delta=f"{after - before:+.3f}",
-                   delta_color="inverse", help=f"before training: {before:.3f}")
+        col.metric(_t(f"{key}_after"), f"{after:.3f}", delta=f"{after - before:+.3f}",
+                   delta_color="inverse", help=_t("geometry_help", before=before))
     if run.triplet_counts:
-        shared_chart(run, "counts", lambda: viz.triplet_counts_figure(run.triplet_counts), f"{page}_counts")
-        st.caption("As the embedding improves, more triplets become easy (loss 0): semi-hard mining keeps "
-                   "the update going by training only on the ones still inside the margin.")
+        shared_chart(run, "counts", lambda: viz.triplet_counts_figure(run.triplet_counts, lang=lang), f"{page}_counts")
+        st.caption(_t("counts_caption"))
+
+
+def _t(key: str, **fields: Any) -> str:
+    """``common.training.<key>`` in the session's language."""
+    return i18n_ui.t(f"common.training.{key}", **fields)
