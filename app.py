@@ -77,8 +77,9 @@ with st.sidebar:
     choices = ["auto", *available_devices()]
     st.selectbox(t("sidebar.device"), choices, key="device", on_change=state.keep("device"),
                  help=t("sidebar.device_help"))
-    st.caption(t("sidebar.computing_on", device=describe_device(pick_device(st.session_state["device"])),
-                 backend=jobs.manager().backend_name))
+    st.caption(t("sidebar.computing_on", device=describe_device(pick_device(st.session_state["device"]),
+                                                                lang=i18n_ui.lang()),
+                 backend=jobs.backend_text()))
     jobs.show_warning(st.sidebar)
     st.toggle(t("sidebar.present"), key="present", on_change=state.keep("present"), help=t("sidebar.present_help"))
     upload.sidebar()

@@ -202,9 +202,13 @@ def message(err: BaseException, lang: str, /) -> str:
 
     An error that carries ``text_key`` (a catalogue key) and ``text_fields`` (a mapping of its fields), as
     :class:`adlab.data.DataError` does, is said from the catalogue (English when the key lacks ``lang``, as
-    :func:`text_or_english`); any other error by its own ``str`` (English: adlab's developer messages).
+    :func:`text_or_english`); a field that itself carries a ``text_key`` (a piece of a message:
+    :class:`adlab.data.types.Text`) is said in ``lang`` too. Any other error is said by its own ``str``
+    (English: adlab's developer messages).
     """
     key = getattr(err, "text_key", None)
     if isinstance(key, str):
-        return text_or_english(key, lang, **dict(getattr(err, "text_fields", None) or {}))
+        fields = {name: message(value, lang) if isinstance(getattr(value, "text_key", None), str) else value
+                  for name, value in dict(getattr(err, "text_fields", None) or {}).items()}
+        return text_or_english(key, lang, **fields)
     return str(err)

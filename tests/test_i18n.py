@@ -245,3 +245,19 @@ def test_the_app_puts_the_language_into_the_link():
     assert at.query_params["lang"] == "ko"
     at.segmented_control(key="lang").set_value("en").run()
     assert at.query_params["lang"] == "en"
+
+
+def test_a_data_error_raised_in_a_worker_is_said_in_the_sessions_language():
+    """A job's DataError crosses a process boundary as JobFailed: its catalogue key and fields go with it."""
+    import pickle
+
+    from adlab.data import DataError
+    from adlab.jobs.errors import JobFailed
+
+    err = DataError.say("upload.error.empty", name="x.csv")
+    failed = pickle.loads(pickle.dumps(JobFailed.of(err, str(err))))
+    assert str(failed) == str(err) and failed.text_key == "upload.error.empty"
+    assert i18n.message(failed, "ko") == i18n.text("upload.error.empty", "ko", name="x.csv")
+    assert i18n.message(failed, "en") == str(err)
+    plain = pickle.loads(pickle.dumps(JobFailed.of(ValueError("lr must be > 0"), "lr must be > 0")))
+    assert plain.text_key is None and i18n.message(plain, "ko") == "lr must be > 0"

@@ -204,7 +204,7 @@ def run_spec(spec: Any, progress: Progress) -> Any:
     except user_errors() as err:
         if progress.stop_reason() is not None:  # e.g. a fit cut short before its first epoch
             raise _stopped(progress.stop_reason(), progress) from None
-        raise JobFailed(" ".join(str(err).split()), retryable=False) from None
+        raise JobFailed.of(err, " ".join(str(err).split()), retryable=False) from None
     return result
 
 
