@@ -331,7 +331,9 @@ class JobManager:
                 elif isinstance(err, JobFailed):
                     self._end(job, "failed", err)
                 elif _is_worker_loss(err):
-                    self._end(job, "failed", JobFailed(WORKER_LOST.format(label=job.spec.title), retryable=True))
+                    self._end(job, "failed", JobFailed(WORKER_LOST.format(label=job.spec.title), retryable=True,
+                                                       text_key="jobs.worker_lost",
+                                                       text_fields={"label": job.spec.title}))
                 else:
                     self._end(job, "failed", JobFailed(
                         f"{job.spec.title} failed: {type(err).__name__}: {' '.join(str(err).split())}"))
@@ -383,7 +385,7 @@ class JobManager:
                 if (limit is not None and job.started is not None and job.state == "dispatched"
                         and now - job.started > limit + _GRACE_S):
                     self.backend.cancel(job.id)
-                    self._end(job, "failed", JobFailed(work.time_limit_message(limit)))
+                    self._end(job, "failed", work.time_limit_failure(limit))
             if self.stale_after_s is not None:
                 for job in list(self._live.values()):
                     for hid, (_, seen) in list(job.attached.items()):

@@ -210,14 +210,20 @@ def run_spec(spec: Any, progress: Progress) -> Any:
 
 def _stopped(reason: str, progress: Progress) -> Exception:
     if reason == "time limit":
-        return JobFailed(time_limit_message(progress.time_limit_s), retryable=False)
+        return time_limit_failure(progress.time_limit_s)
     return JobCancelled("the job was cancelled")
 
 
 def time_limit_message(limit: float | None) -> str:
-    """What a person reads when a job ran out of time."""
+    """What a person reads when a job ran out of time (English; the pages say ``jobs.time_limit``)."""
     return (f"stopped after {limit:g} s, the time limit for one run on this server: try fewer epochs or a "
             "smaller dataset, or ask the operator to raise ADLAB_JOB_TIME_LIMIT")
+
+
+def time_limit_failure(limit: float | None) -> JobFailed:
+    """The failure of a job that ran out of time, carrying its catalogue key (``jobs.time_limit``)."""
+    return JobFailed(time_limit_message(limit), retryable=False, text_key="jobs.time_limit",
+                     text_fields={"limit": f"{limit:g}"})
 
 
 # ----------------------------------------------------------------------------- crossing processes
