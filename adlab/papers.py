@@ -13,6 +13,10 @@ run that follows the same protocol, so each one is filed under a protocol string
 
 :func:`detect_protocol` recognises the data sets these protocols use from their shape and
 anomaly count, so a page can find the paper number for what the user loaded.
+
+:meth:`PaperNumber.describe` says a number in English (the CLI, the run card's default) or, given
+``lang``, in that language: the sources, variants and notes below are the English texts of the
+catalogue's ``detectors.paper.`` keys (:mod:`adlab.i18n`).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
+
+from adlab import i18n
 
 __all__ = [
     "PAPER_NUMBERS",
@@ -40,12 +46,25 @@ PROTOCOLS: tuple[str, ...] = (
     "one-class:cifar10",
 )
 
-_DEEP_SVDD = "Deep SVDD paper (Ruff et al., ICML 2018), one-class experiments"
-_GOAD_TAB = "GOAD paper (Bergman & Hoshen, ICLR 2020), tabular experiments"
-_GOAD_IMG = "GOAD paper (Bergman & Hoshen, ICLR 2020), CIFAR-10 experiments"
-_DROC = "DROC paper (Sohn et al., ICLR 2021), CIFAR-10 one-class experiments"
-_CSI = "CSI paper (Tack et al., NeurIPS 2020), CIFAR-10 one-class experiments"
-_MEAN10 = "mean over the 10 choices of the normal class"
+#: {English text: catalogue key} of every source, variant and note below (describe() in another language)
+_PARTS: dict[str, str] = {}
+
+
+def _part(key: str) -> str:
+    """The English text of ``detectors.paper.<key>``, remembered for :meth:`PaperNumber.describe`."""
+    english = i18n.text(f"detectors.paper.{key}", i18n.REFERENCE)
+    _PARTS[english] = f"detectors.paper.{key}"
+    return english
+
+
+_DEEP_SVDD = _part("source.deepsvdd")  # "Deep SVDD paper (Ruff et al., ICML 2018), one-class experiments"
+_GOAD_TAB = _part("source.goad_tabular")  # "GOAD paper (Bergman & Hoshen, ICLR 2020), tabular experiments"
+_GOAD_IMG = _part("source.goad_images")  # "GOAD paper (Bergman & Hoshen, ICLR 2020), CIFAR-10 experiments"
+_DROC = _part("source.droc")  # "DROC paper (Sohn et al., ICLR 2021), CIFAR-10 one-class experiments"
+_CSI = _part("source.csi")  # "CSI paper (Tack et al., NeurIPS 2020), CIFAR-10 one-class experiments"
+_MEAN10 = _part("note.mean10")  # "mean over the 10 choices of the normal class"
+_VARIANTS = {name: _part(f"variant.{name}") for name in (
+    "contrastive_da", "contrastive", "rotation", "csi", "simclr", "rotation_translation")}
 
 
 @dataclass(frozen=True)
@@ -76,16 +95,24 @@ class PaperNumber:
         """The value as a fraction with the paper's precision: 74.5 -> ``"0.745"``."""
         return str(Decimal(str(self.value)).scaleb(-2))
 
-    def describe(self) -> str:
-        """``"GOAD paper (Bergman & Hoshen, ICLR 2020), tabular experiments: F1 74.5 (unverified)"``."""
-        what = f"{self.metric} {self.value:g}"
+    def describe(self, lang: str = "en") -> str:
+        """``"GOAD paper (Bergman & Hoshen, ICLR 2020), tabular experiments: F1 74.5 (unverified)"``, in
+        ``lang`` (``"en"`` or ``"ko"``; a source, variant or note the catalogue does not know stays as given)."""
+
+        def say(key: str, **fields: object) -> str:
+            return i18n.text(f"detectors.paper.{key}", lang, **fields)
+
+        def part(english: str) -> str:
+            return i18n.text(_PARTS[english], lang) if english in _PARTS else english
+
+        what = say("value", metric=self.metric, value=self.value)
         if self.variant:
-            what = f"{self.variant}: {what}"
-        text = f"{self.source}: {what}"
+            what = say("with_variant", variant=part(self.variant), what=what)
+        text = say("line", source=part(self.source), what=what)
         if self.unverified:
-            text += " (unverified)"
+            text += say("unverified")
         if self.note:
-            text += f"; {self.note}"
+            text += say("with_note", note=part(self.note))
         return text
 
 
@@ -102,13 +129,13 @@ PAPER_NUMBERS: tuple[PaperNumber, ...] = (
     PaperNumber("goad", "one-class:cifar10", "GOAD", "AUROC", 88.2, _GOAD_IMG, False, note=_MEAN10),
     # DROC: "CIFAR-10 one-class mean AUROC: contrastive 89.0, contrastive + DA 92.5, rotation
     # prediction 91.3."
-    PaperNumber("droc", "one-class:cifar10", "DROC", "AUROC", 92.5, _DROC, False, "contrastive + DA", _MEAN10),
-    PaperNumber("droc", "one-class:cifar10", "DROC", "AUROC", 89.0, _DROC, False, "contrastive", _MEAN10),
-    PaperNumber("droc", "one-class:cifar10", "DROC", "AUROC", 91.3, _DROC, False, "rotation prediction", _MEAN10),
+    PaperNumber("droc", "one-class:cifar10", "DROC", "AUROC", 92.5, _DROC, False, _VARIANTS["contrastive_da"], _MEAN10),
+    PaperNumber("droc", "one-class:cifar10", "DROC", "AUROC", 89.0, _DROC, False, _VARIANTS["contrastive"], _MEAN10),
+    PaperNumber("droc", "one-class:cifar10", "DROC", "AUROC", 91.3, _DROC, False, _VARIANTS["rotation"], _MEAN10),
     # CSI: "CIFAR-10 one-class mean AUROC 94.3 (SimCLR 87.9, rotation+translation 90.0)."
-    PaperNumber("csi", "one-class:cifar10", "CSI", "AUROC", 94.3, _CSI, False, "CSI", _MEAN10),
-    PaperNumber("csi", "one-class:cifar10", "CSI", "AUROC", 87.9, _CSI, False, "SimCLR baseline", _MEAN10),
-    PaperNumber("csi", "one-class:cifar10", "CSI", "AUROC", 90.0, _CSI, False, "rotation+translation", _MEAN10),
+    PaperNumber("csi", "one-class:cifar10", "CSI", "AUROC", 94.3, _CSI, False, _VARIANTS["csi"], _MEAN10),
+    PaperNumber("csi", "one-class:cifar10", "CSI", "AUROC", 87.9, _CSI, False, _VARIANTS["simclr"], _MEAN10),
+    PaperNumber("csi", "one-class:cifar10", "CSI", "AUROC", 90.0, _CSI, False, _VARIANTS["rotation_translation"], _MEAN10),
 )
 
 

@@ -3,7 +3,9 @@
 The general figures (UMAP pair, ROC, score histogram, loss curve) live in :mod:`adlab.viz`; these
 draw what one detector shows about itself: Deep SVDD's hypersphere, GOAD's transformation centres
 and per-point softmax, CSI's score terms, and the Compare page's small multiples. Colours follow
-:data:`adlab.viz.COLOURS` (normal = blue, anomaly = orange).
+:data:`adlab.viz.COLOURS` (normal = blue, anomaly = orange). Every figure takes ``lang`` (``"en"`` or
+``"ko"``) for its titles, axes and legend (:mod:`adlab.i18n`: the ``detectors.fig.`` texts, and
+:func:`adlab.viz.group_name` for normal / anomaly); a ``title`` given explicitly is used as it is.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from adlab.viz import COLOURS, FONT_SIZE, _style
+from adlab import i18n
+from adlab.viz import COLOURS, FONT_SIZE, _style, group_name
 
 __all__ = [
     "csi_terms_figure",
@@ -38,6 +41,10 @@ def _labels(is_anomaly: np.ndarray, n: int) -> np.ndarray:
     return labels
 
 
+def _say(key: str, lang: str, **fields) -> str:
+    return i18n.text(f"detectors.fig.{key}", lang, **fields)
+
+
 def _marker(name: str) -> dict:
     anomaly = name == "anomaly"
     return dict(color=COLOURS[name], size=8 if anomaly else 6, opacity=0.85 if anomaly else 0.6,
@@ -51,8 +58,9 @@ def sphere_figure(
     is_anomaly: np.ndarray,
     radius: float,
     *,
-    title: str = "Distances to the centre c",
+    title: str | None = None,
     hover: Sequence[str] | None = None,
+    lang: str = "en",
 ) -> go.Figure:
     """Test points at their true distance ``r = ||phi(x) - c||`` from the centre, direction ``theta``.
 
@@ -69,19 +77,19 @@ def sphere_figure(
     t = np.linspace(0.0, 2.0 * np.pi, 181)
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=radius * np.cos(t), y=radius * np.sin(t), mode="lines",
-                             name=f"sphere, R = {radius:.3g}", hoverinfo="skip",
+                             name=_say("sphere", lang, radius=radius), hoverinfo="skip",
                              line=dict(color="#333333", width=2, dash="dash")))
     for name, mask in (("normal", ~labels), ("anomaly", labels)):
-        fig.add_trace(go.Scatter(x=x[mask], y=y[mask], mode="markers", name=name, marker=_marker(name),
+        fig.add_trace(go.Scatter(x=x[mask], y=y[mask], mode="markers", name=group_name(name, lang), marker=_marker(name),
                                  customdata=r[mask], hovertext=text[mask],
                                  hovertemplate="%{hovertext}<br>‖φ(x) − c‖ = %{customdata:.4g}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=[0.0], y=[0.0], mode="markers", name="centre c",
+    fig.add_trace(go.Scatter(x=[0.0], y=[0.0], mode="markers", name=_say("centre", lang),
                              marker=dict(symbol="x", size=14, color=COLOURS["anchor"])))
     extent = 1.08 * max(float(r.max()) if len(r) else 0.0, float(radius), 1e-12)
-    fig.update_xaxes(range=[-extent, extent], zeroline=False, title="direction 1 (feature units)")
+    fig.update_xaxes(range=[-extent, extent], zeroline=False, title=_say("direction_1", lang))
     fig.update_yaxes(range=[-extent, extent], zeroline=False, scaleanchor="x", scaleratio=1,
-                     title="direction 2")
-    return _style(fig, title, height=480, legend=dict(orientation="h", x=0.0, y=-0.18, xanchor="left",
+                     title=_say("direction_2", lang))
+    return _style(fig, title if title is not None else _say("sphere_title", lang), height=480, legend=dict(orientation="h", x=0.0, y=-0.18, xanchor="left",
                                                        yanchor="top"))
 
 
@@ -90,7 +98,8 @@ def distance_histogram_figure(
     is_anomaly: np.ndarray,
     radius: float,
     *,
-    title: str = "Distance to the centre",
+    title: str | None = None,
+    lang: str = "en",
 ) -> go.Figure:
     """Histograms of ``||phi(x) - c||`` for normal and anomalous test points; a line marks ``R``.
 
@@ -100,18 +109,18 @@ def distance_histogram_figure(
     labels = _labels(is_anomaly, len(dist))
     fig = go.Figure()
     for name, mask in (("normal", ~labels), ("anomaly", labels)):
-        fig.add_trace(go.Histogram(x=dist[mask], name=name, marker_color=COLOURS[name], opacity=0.6,
+        fig.add_trace(go.Histogram(x=dist[mask], name=group_name(name, lang), marker_color=COLOURS[name], opacity=0.6,
                                    nbinsx=40, histnorm="probability density"))
     fig.add_vline(x=float(radius), line=dict(color="#333333", width=2, dash="dash"),
                   annotation_text=f"R = {radius:.3g}", annotation_position="top right")
     fig.update_layout(barmode="overlay")
-    fig.update_xaxes(title="‖φ(x) − c‖ (higher = more anomalous)")
-    fig.update_yaxes(title="density")
-    return _style(fig, title, height=360, legend=dict(x=0.98, y=0.98, xanchor="right", yanchor="top"))
+    fig.update_xaxes(title=_say("distance_axis", lang))
+    fig.update_yaxes(title=_say("density", lang))
+    return _style(fig, title if title is not None else _say("distance_title", lang), height=360, legend=dict(x=0.98, y=0.98, xanchor="right", yanchor="top"))
 
 
 def loss_curves_figure(curves: Mapping[str, Sequence[float]], *, log_y: bool = True,
-                       title: str = "Training loss per epoch") -> go.Figure:
+                       title: str | None = None, lang: str = "en") -> go.Figure:
     """One line per run ``name -> epoch losses``; a log axis shows a loss that keeps falling."""
     fig = go.Figure()
     palette = (COLOURS["normal"], COLOURS["negative"], COLOURS["positive"], "#9467bd")
@@ -119,9 +128,9 @@ def loss_curves_figure(curves: Mapping[str, Sequence[float]], *, log_y: bool = T
         y = np.asarray(losses, dtype=float)
         fig.add_trace(go.Scatter(x=np.arange(1, len(y) + 1), y=y, mode="lines+markers", name=name,
                                  line=dict(width=3, color=palette[i % len(palette)])))
-    fig.update_xaxes(title="epoch")
-    fig.update_yaxes(title="loss", type="log" if log_y else "linear")
-    return _style(fig, title, height=360, legend=dict(x=0.98, y=0.98, xanchor="right", yanchor="top"))
+    fig.update_xaxes(title=_say("epoch", lang))
+    fig.update_yaxes(title=_say("loss", lang), type="log" if log_y else "linear")
+    return _style(fig, title if title is not None else _say("loss_title", lang), height=360, legend=dict(x=0.98, y=0.98, xanchor="right", yanchor="top"))
 
 
 # ----------------------------------------------------------------------------- GOAD
@@ -134,7 +143,8 @@ def goad_centres_figure(
     *,
     focus: np.ndarray | None = None,
     means: np.ndarray | None = None,
-    title: str = "Features of each transformation and the centres c_m",
+    title: str | None = None,
+    lang: str = "en",
 ) -> go.Figure:
     """Test features ``f(T(x, m))`` in 2-D coloured by transformation m, with the M centres.
 
@@ -161,7 +171,7 @@ def goad_centres_figure(
             x=points[mask, 0], y=points[mask, 1], mode="markers", name=str(names[j]), legendgroup=str(j),
             marker=dict(color=colour, size=7, opacity=0.55,
                         symbol=np.where(labels[mask], "diamond-open", "circle")),
-            hovertext=np.where(labels[mask], "anomalous test point", "normal test point"),
+            hovertext=np.where(labels[mask], _say("anomalous_point", lang), _say("normal_point", lang)),
             hoverinfo="text+name",
         ))
     colours = [_TRANSFORM_PALETTE[j % len(_TRANSFORM_PALETTE)] for j in range(m)]
@@ -170,15 +180,15 @@ def goad_centres_figure(
         if means.shape != (m, 2):
             raise ValueError(f"means must be ({m}, 2) for {m} names, got {means.shape}")
         fig.add_trace(go.Scatter(
-            x=means[:, 0], y=means[:, 1], mode="markers", name="normal training mean",
+            x=means[:, 0], y=means[:, 1], mode="markers", name=_say("training_mean", lang),
             marker=dict(symbol="circle-open", size=22, color=colours, line=dict(width=3)),
-            hovertext=[f"mean of f(T(x, {n})) over the normal training rows" for n in names], hoverinfo="text",
+            hovertext=[_say("training_mean_hover", lang, name=n) for n in names], hoverinfo="text",
         ))
         centres_shown = np.concatenate([centres, means])
     else:
         centres_shown = centres
     fig.add_trace(go.Scatter(
-        x=centres[:, 0], y=centres[:, 1], mode="markers+text", name="centres c_m",
+        x=centres[:, 0], y=centres[:, 1], mode="markers+text", name=_say("centres", lang),
         text=[str(n) for n in names], textposition="top center", textfont=dict(size=FONT_SIZE - 2),
         marker=dict(symbol="x", size=16, color=[_TRANSFORM_PALETTE[j % len(_TRANSFORM_PALETTE)] for j in range(m)],
                     line=dict(color="black", width=2)),
@@ -192,13 +202,13 @@ def goad_centres_figure(
         pad = 0.1 * np.maximum(hi - lo, 1e-9)
         fig.update_xaxes(range=[lo[0] - pad[0], hi[0] + pad[0]])
         fig.update_yaxes(range=[lo[1] - pad[1], hi[1] + pad[1]])
-    fig.update_xaxes(title="axis 1 of the centres", zeroline=False)
-    fig.update_yaxes(title="axis 2 of the centres", zeroline=False)
-    return _style(fig, title, height=560)
+    fig.update_xaxes(title=_say("centres_axis_1", lang), zeroline=False)
+    fig.update_yaxes(title=_say("centres_axis_2", lang), zeroline=False)
+    return _style(fig, title if title is not None else _say("centres_title", lang), height=560)
 
 
 def transform_softmax_figure(probs: np.ndarray, names: Sequence[str], *,
-                             title: str = "P(m′ | T(x, m)): each row sums to 1") -> go.Figure:
+                             title: str | None = None, lang: str = "en") -> go.Figure:
     """Heatmap of one point's softmax over the centres: row m = copy T(x, m), column m' = centre.
 
     ``probs`` (M, M). A normal point puts its mass on the diagonal (each copy finds its own
@@ -212,16 +222,15 @@ def transform_softmax_figure(probs: np.ndarray, names: Sequence[str], *,
     fig = go.Figure(go.Heatmap(
         z=probs, x=labels, y=labels, zmin=0.0, zmax=1.0, colorscale="Blues",
         colorbar=dict(title="P"), texttemplate="%{z:.2f}" if m <= 8 else None,
-        hovertemplate="copy %{y} → centre %{x}: %{z:.3f}<extra></extra>",
+        hovertemplate=_say("softmax_hover", lang) + "<extra></extra>",
     ))
-    fig.update_xaxes(title="centre m′", type="category", tickangle=-45 if m > 8 else 0)
-    fig.update_yaxes(title="transformed copy m", type="category", autorange="reversed")
-    return _style(fig, title, height=max(380, 26 * m + 160))
+    fig.update_xaxes(title=_say("centre_axis", lang), type="category", tickangle=-45 if m > 8 else 0)
+    fig.update_yaxes(title=_say("copy_axis", lang), type="category", autorange="reversed")
+    return _style(fig, title if title is not None else _say("softmax_title", lang), height=max(380, 26 * m + 160))
 
 
 def per_transform_bar_figure(values: np.ndarray, names: Sequence[str], *,
-                             title: str = "−log P(m | T(x, m)) per transformation",
-                             y_title: str = "score term") -> go.Figure:
+                             title: str | None = None, y_title: str | None = None, lang: str = "en") -> go.Figure:
     """One bar per transformation; GOAD's score is the sum of the bars."""
     values = np.asarray(values, dtype=float)
     if values.shape != (len(names),):
@@ -230,14 +239,13 @@ def per_transform_bar_figure(values: np.ndarray, names: Sequence[str], *,
     fig = go.Figure(go.Bar(x=[str(n) for n in names], y=values, marker_color=colours,
                            hovertemplate="%{x}: %{y:.4f}<extra></extra>"))
     fig.update_xaxes(type="category", tickangle=-45 if len(names) > 8 else 0)
-    fig.update_yaxes(title=y_title)
-    return _style(fig, title, height=360)
+    fig.update_yaxes(title=y_title if y_title is not None else _say("score_term", lang))
+    return _style(fig, title if title is not None else _say("terms_title", lang), height=360)
 
 
 # ----------------------------------------------------------------------------- CSI
 def csi_terms_figure(con_parts: np.ndarray, cls_parts: np.ndarray, rotations: Sequence[str], *,
-                     reference: float | None = None,
-                     title: str = "How the anomaly score −s_CSI adds up (higher = more anomalous)") -> go.Figure:
+                     reference: float | None = None, title: str | None = None, lang: str = "en") -> go.Figure:
     """A waterfall of the anomaly score ``-s_CSI``: the four ``-lambda_y s_con(T_y x)`` steps, the four
     ``-lambda'_y l_y(x)_y`` steps, and the total ``-s_CSI``.
 
@@ -261,10 +269,11 @@ def csi_terms_figure(con_parts: np.ndarray, cls_parts: np.ndarray, rotations: Se
     ))
     if reference is not None:
         fig.add_hline(y=float(reference), line=dict(color="#333333", width=2, dash="dash"),
-                      annotation_text=f"training mean {reference:.3g}", annotation_position="bottom left")
+                      annotation_text=_say("training_mean_line", lang, value=reference),
+                      annotation_position="bottom left")
     fig.update_xaxes(type="category")
-    fig.update_yaxes(title="contribution to the anomaly score")
-    return _style(fig, title, height=400)
+    fig.update_yaxes(title=_say("contribution", lang))
+    return _style(fig, title if title is not None else _say("csi_title", lang), height=400)
 
 
 # ----------------------------------------------------------------------------- Compare
@@ -274,6 +283,7 @@ def umap_grid_figure(
     *,
     cols: int = 4,
     hover: Sequence[str] | None = None,
+    lang: str = "en",
 ) -> go.Figure:
     """Small multiples: one 2-D map per name, the same test points, normal blue / anomaly orange.
 
@@ -295,7 +305,8 @@ def umap_grid_figure(
         if xy.shape != (n, 2):
             raise ValueError(f"every map must be ({n}, 2), got {xy.shape}")
         for name, mask in (("normal", ~labels), ("anomaly", labels)):
-            fig.add_trace(go.Scatter(x=xy[mask, 0], y=xy[mask, 1], mode="markers", name=name, legendgroup=name,
+            fig.add_trace(go.Scatter(x=xy[mask, 0], y=xy[mask, 1], mode="markers", name=group_name(name, lang),
+                                     legendgroup=name,
                                      showlegend=k == 0, marker={**_marker(name), "size": 5},
                                      hovertext=text[mask], hoverinfo="text+name"),
                           row=k // cols + 1, col=k % cols + 1)

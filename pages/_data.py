@@ -1,5 +1,6 @@
 """The pages' data: built-in datasets and the sidebar's upload, the Dataset box, the one-class split,
-the class pickers. Imports no other page helper but :mod:`pages._state`."""
+the class pickers. Imports no other page helper but :mod:`pages._i18n` (its texts: the ``data.`` keys of
+the catalogue) and :mod:`pages._state`."""
 
 from __future__ import annotations
 
@@ -8,16 +9,21 @@ from typing import Any
 
 import streamlit as st
 
+from adlab import i18n
 from adlab.data import DataError, Dataset, Split, load_digits, make_toy, one_class_split
 from adlab.data import split as splits
+from adlab.data.types import in_language
+
+try:
+    from pages import _i18n as i18n_ui
+except ImportError:  # a page file run on its own (AppTest)
+    import _i18n as i18n_ui
+
+t = i18n_ui.t
 
 DATASETS = ("digits", "toy:blobs", "toy:moons", "toy:rings")
-DATASET_LABELS = {
-    "digits": "digits (8×8 handwritten digits, built in)",
-    "toy:blobs": "toy: three blobs",
-    "toy:moons": "toy: two moons",
-    "toy:rings": "toy: two rings",
-}
+#: The Dataset box shows these as ``data.name.<name>`` (``:`` written ``_``): :func:`dataset_label`.
+DATASET_LABELS = {name: i18n.text(f"data.name.{name.replace(':', '_')}", "en") for name in DATASETS}
 BUILTIN_KINDS = {"digits": "image", "toy:blobs": "tabular", "toy:moons": "tabular", "toy:rings": "tabular"}
 KINDS = ("tabular", "image")
 MAX_TEST = 400  # test points scored and projected; keeps UMAP well under a second or two
@@ -27,18 +33,11 @@ MAX_TEST_GOAD = 5000  # test rows under GOAD's protocol, which keeps every anoma
 # is weak (AUROC 0.875 at seed 0) and training with these classes has room to show what it adds.
 DIGITS_NORMAL = ("2", "3", "5", "8")
 DIGITS_ANOMALOUS = ("9",)
-SPLIT_NOTE = ("**What to look for.** The default split trains on the digits 2, 3, 5 and 8 and asks whether a 9, "
-              "never seen in training, stands out. A 9 is written much like a 3, 5 or 8, so the untrained encoder's "
-              "score is weak (AUROC 0.875 at seed 0). ")  # the start of each loss page's "what to look for"
-TOY_NOTE = (
-    "**Expect training to lower the AUROC on the toy sets.** An untrained encoder maps 2-D points smoothly, so "
-    "its features keep where each point lies, and the kNN score already finds the planted anomalies (they sit at "
-    "least 0.35 away from every normal point): AUROC 0.99–1.0 before training. Training keeps only what the loss "
-    "asks for: a class-based loss (triplet, N-pair, SupCon) keeps *which class* a point belongs to and squeezes "
-    "each class together, so an anomaly beside a moon is mapped onto that moon (triplet loss on the moons: "
-    "0.999 → 0.912); SimCLR keeps what survives its jitter and drops the rest. On the digits the untrained "
-    "encoder's features are poor, and training helps."
-)
+#: The start of each loss page's "what to look for" (English; a page says it in its language with
+#: ``t("data.split_note")``): the default split trains on 2, 3, 5, 8 and asks whether a 9 stands out.
+SPLIT_NOTE = i18n.text("data.split_note", "en")
+#: Why training lowers the AUROC on the toy sets (English; on a page ``t("data.toy_note")``).
+TOY_NOTE = i18n.text("data.toy_note", "en")
 
 
 @st.cache_data(show_spinner=False)
@@ -47,7 +46,7 @@ def _builtin_dataset(name: str) -> Dataset:
         return load_digits()
     if name.startswith("toy:"):
         return make_toy(name.split(":", 1)[1], n=600, anomaly_fraction=0.05, seed=0)
-    raise DataError(f"dataset must be one of {DATASETS} or an uploaded file, got {name!r}")
+    raise DataError.say("data.error.unknown_dataset", allowed=str(DATASETS), name=name)
 
 
 def current_upload() -> dict[str, Any] | None:
@@ -61,8 +60,7 @@ def load_dataset(name: str) -> Dataset:
     if name.startswith("upload:"):
         entry = current_upload()
         if entry is None or entry["key"] != name:
-            raise DataError("The uploaded file this view was made with is no longer loaded: upload it again in "
-                            "the sidebar (Your data) and pick it in the Dataset box.")
+            raise DataError.say("data.error.upload_gone")
         if entry.get("dataset") is None:
             entry["dataset"] = entry["upload"].to_dataset()
         return entry["dataset"]
@@ -82,10 +80,22 @@ def dataset_options(kinds: Sequence[str] = KINDS) -> list[str]:
 _UPLOAD_NAMES: dict[str, str] = {}  # upload key -> file name, so labels need no session state (AppTest)
 
 
-def dataset_label(name: str) -> str:
+def dataset_label(name: str, lang: str | None = None) -> str:
+    """What the Dataset box shows for ``name`` (a built-in set or ``upload:<digest>``), in ``lang`` (default:
+    the session's language; give it where no session can be read, e.g. a download built on click)."""
+    say = (lambda key, **fields: i18n.text_or_english(key, lang, **fields)) if lang else t
     if name.startswith("upload:"):
-        return f"your file: {_UPLOAD_NAMES[name]}" if name in _UPLOAD_NAMES else "an uploaded file (gone)"
-    return DATASET_LABELS.get(name, name)
+        return say("data.your_file", name=_UPLOAD_NAMES[name]) if name in _UPLOAD_NAMES else say("data.upload_gone_label")
+    return say(f"data.name.{name.replace(':', '_')}") if name in DATASET_LABELS else name
+
+
+def class_label(name: str, dataset: str, lang: str | None = None) -> str:
+    """A class of ``dataset`` as the page shows it: a toy set's classes (``"blob 0"``, ``"upper moon"``,
+    ``"anomaly"``) in ``lang`` (default: the session's), any other class name (digits, a file's) as it is."""
+    key = f"data.class.{name.replace(' ', '_')}"
+    if not dataset.startswith("toy:") or key not in i18n.catalogue(i18n.REFERENCE):
+        return name
+    return i18n.text_or_english(key, lang or i18n_ui.lang())
 
 
 def pick_dataset(page: str, kinds: Sequence[str] = KINDS, *,
@@ -98,46 +108,47 @@ def pick_dataset(page: str, kinds: Sequence[str] = KINDS, *,
     options = dataset_options(kinds)
     entry = st.session_state.get("upload")
     if entry and entry.get("upload") is not None and entry["upload"].kind not in kinds:
-        st.caption(f"Your file ({entry['name']}, {entry['upload'].kind} data) is not offered here: this page "
-                   f"needs {' or '.join(kinds)} data.")
-    name = st.selectbox("Dataset", options, key=f"{page}_dataset", format_func=dataset_label,
-                        help="Built-in sets, or your own file: upload it in the sidebar under **Your data**.")
+        words = [t(f"data.kind.{kind}") for kind in kinds]
+        needed = t("data.kinds_or", first=words[0], second=words[1]) if len(words) == 2 else " / ".join(words)
+        st.caption(t("data.not_offered", name=entry["name"], kind=t(f"data.kind.{entry['upload'].kind}"),
+                     needed=needed))
+    lang = i18n_ui.lang()  # bound now: AppTest calls format_func outside the run, where no session is read
+    name = st.selectbox(t("data.dataset"), options, key=f"{page}_dataset",
+                        format_func=lambda option: dataset_label(option, lang), help=t("data.dataset_help"))
     if not name.startswith("upload:"):
         return load_dataset(name)
     upload = current_upload()["upload"]
     preview(upload)
     if upload.kind == "image" and upload.X.shape[2] != upload.X.shape[3]:
-        st.info(f"Your images are {upload.X.shape[2]}×{upload.X.shape[3]} pixels. The image models here rotate "
-                "and convolve square images: choose **Resize images to** under *Your data* in the sidebar.")
+        st.info(t("data.non_square", height=upload.X.shape[2], width=upload.X.shape[3]))
     try:
         ds = load_dataset(name)
     except DataError as err:
-        st.warning(str(err))
+        st.warning(in_language(err, lang))
         if on_unlabelled is not None and upload.y is None:
             on_unlabelled(upload)
         st.stop()
     if len(ds.class_names) < 2:
-        st.warning(f"{upload.name} has a single class ({ds.class_names[0]!r}): the pages train on normal rows and "
-                   "score normal against anomalous ones, so they need at least two label values. Choose another "
-                   "label column in the sidebar, or add anomalous rows.")
+        st.warning(t("data.single_class", name=upload.name, only=ds.class_names[0]))
         st.stop()
     return ds
 
 
 def preview(upload: Any) -> None:
     """What the loader made of the file: shapes, class counts, a few rows or thumbnails, what it dropped."""
-    with st.expander(f"Your file: {upload.describe()}", expanded=False):
+    lang = i18n_ui.lang()
+    with st.expander(t("data.preview", description=upload.describe(lang)), expanded=False):
         counts = upload.class_counts()
         if counts:
-            st.markdown("**Classes:** " + ", ".join(f"{k} ({v})" for k, v in counts.items()))
+            st.markdown(t("data.classes", counts=", ".join(f"{k} ({v})" for k, v in counts.items())))
         for note in upload.notes:
-            st.markdown(f"- {note}")
+            st.markdown(f"- {in_language(note, lang)}")
         if upload.kind == "tabular":
-            st.dataframe(upload.preview_rows(8), hide_index=True, key="upload_preview_rows")
+            st.dataframe(upload.preview_rows(8, lang=lang), hide_index=True, key="upload_preview_rows")
         else:
-            thumbs = upload.thumbnails(per_class=6)
+            thumbs = upload.thumbnails(per_class=6, lang=lang)
             if thumbs:
-                st.image([t for _, t in thumbs], caption=[c for c, _ in thumbs], width=56)
+                st.image([img for _, img in thumbs], caption=[c for c, _ in thumbs], width=56)
 
 
 @st.cache_data(show_spinner=False)
@@ -163,10 +174,8 @@ def make_split(name: str, normal: tuple[str, ...], anomalous: tuple[str, ...], s
     if protocol == "goad":
         split = splits.goad_split(load_dataset(name), list(normal), seed=seed, split=goad_split)
         if len(split.X_train) > MAX_TRAIN_UPLOAD or len(split.X_test) > MAX_TEST_GOAD:
-            raise DataError(
-                f"GOAD's protocol on this dataset trains on {len(split.X_train):,} rows and tests on "
-                f"{len(split.X_test):,}; a page keeps to {MAX_TRAIN_UPLOAD:,} and {MAX_TEST_GOAD:,}. Run it from the "
-                f"command line instead: python -m adlab fit goad --data YOUR_FILE --split {goad_split}")
+            raise DataError.say("data.error.goad_too_large", n_train=len(split.X_train), n_test=len(split.X_test),
+                                max_train=MAX_TRAIN_UPLOAD, max_test=MAX_TEST_GOAD, split=goad_split)
         return split
     if not name.startswith("upload:"):
         return _builtin_split(name, normal, anomalous, seed, max_test, anomaly_share)
@@ -194,10 +203,15 @@ def class_pickers(page: str, ds: Dataset, name: str, normal: Sequence[str],
                   anomalous: Sequence[str]) -> tuple[list[str], list[str]]:
     """The two class lists of a training form (keys carry the dataset, so each dataset keeps its choice)."""
     c1, c2 = st.columns(2)
-    normal = c1.multiselect("Normal classes (the training data)", ds.class_names, default=list(normal),
-                            key=f"{page}_normal_{name}")
-    anomalous = c2.multiselect("Anomalous classes (appear only in the test set)", ds.class_names,
-                               default=list(anomalous), key=f"{page}_anomalous_{name}")
+    lang = i18n_ui.lang()  # bound now (AppTest calls format_func outside the run)
+
+    def shown(option: str) -> str:
+        return class_label(option, name, lang)
+
+    normal = c1.multiselect(t("data.normal_classes"), ds.class_names, default=list(normal),
+                            key=f"{page}_normal_{name}", format_func=shown)
+    anomalous = c2.multiselect(t("data.anomalous_classes"), ds.class_names,
+                               default=list(anomalous), key=f"{page}_anomalous_{name}", format_func=shown)
     return normal, anomalous
 
 

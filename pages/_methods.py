@@ -7,6 +7,7 @@ computes lives in :mod:`adlab.experiment`; datasets and splits come from the los
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,28 +16,37 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from adlab import export, papers, registry, viz
+from adlab import export, i18n, papers, registry, viz
 from adlab.data import DataError, Split
+from adlab.data.types import in_language
 from adlab.experiment import DetectorRun, MethodSpec, methods
-from adlab.experiment import label as method_label
+from adlab.experiment import label as registry_label
 from adlab.train import NonFiniteLoss
 
 try:
+    from pages import _data as pdata
     from pages import _export
+    from pages import _i18n as i18n_ui
     from pages import _jobs as jobs
     from pages import _ui as ui
 except ImportError:  # a page file run on its own (AppTest.from_file, streamlit run pages/x.py)
+    import _data as pdata
     import _export
+    import _i18n as i18n_ui
     import _jobs as jobs
     import _ui as ui
+
+t = i18n_ui.t
 
 DIGITS_NORMAL: tuple[str, ...] = ("3",)  # one normal class, the other nine are anomalies
 LR_CHOICES = (1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2)
 BATCH_CHOICES = (16, 32, 64, 128, 256)
-FAILURES = (ValueError, NonFiniteLoss, DataError)  # errors the user can fix: st.error, no traceback
-PROTOCOLS = {"one-class": "one-class halves", "goad": "GOAD tabular protocol (all anomalies in the test set)"}
-#: GOAD's training half (:data:`adlab.data.split.GOAD_SPLITS`): the official code's file order, or seeded
-GOAD_SPLIT_LABELS = {"official": "official: normal rows in file order", "random": "random: shuffled by the seed"}
+FAILURES = (ValueError, NonFiniteLoss, DataError)  # errors the user can fix: st.error(failure(err)), no traceback
+#: The Split radio's values; shown as ``detectors.form.protocol.<value>``
+PROTOCOLS = ("one-class", "goad")
+#: GOAD's training half (:data:`adlab.data.split.GOAD_SPLITS`): the official code's file order, or seeded;
+#: shown as ``detectors.form.goad_split_option.<value>``
+GOAD_SPLITS = ("official", "random")
 #: Cap on the share of anomalies in the one-class test set: anomalies are rare in real data (the Home
 #: page's imbalance), so by default they are a seeded sample of at most 10 % of the test points. With
 #: one normal digit and nine anomalous ones the uncapped test half would be 90 % anomalies.
@@ -50,9 +60,53 @@ def quick_epochs(method: str) -> dict[str, int]:
     return {kind: int(q["epochs"]) for kind, q in registry.detector(method).quick.items() if "epochs" in q}
 
 
-def share_label(share: float) -> str:
-    """``0.1`` -> ``"at most 10%"``; ``1.0`` -> ``"as in the data"`` (the form's anomaly-share options)."""
-    return "as in the data" if share >= 1.0 else f"at most {share:.0%}"
+def share_label(share: float, lang: str | None = None) -> str:
+    """``0.1`` -> ``"at most 10%"``; ``1.0`` -> ``"as in the data"`` (the form's anomaly-share options), in
+    ``lang`` (default: the session's language)."""
+    lang = lang or i18n_ui.lang()
+    if share >= 1.0:
+        return i18n.text_or_english("detectors.form.share_all", lang)
+    return i18n.text_or_english("detectors.form.share_at_most", lang, share=share)
+
+
+def option_labels(prefix: str) -> Callable[[Any], str]:
+    """A widget's ``format_func`` that shows option ``v`` as the text ``f"{prefix}.{v}"`` in this run's
+    language. The language is bound now: AppTest calls ``format_func`` outside the script run too, where
+    the session (and so its language) cannot be read."""
+    lang = i18n_ui.lang()
+    return lambda value: i18n.text_or_english(f"{prefix}.{value}", lang)
+
+
+class PageError(ValueError):
+    """A setting the user can fix, said from the catalogue (``text_key``) in the session's language
+    (:func:`adlab.i18n.message`); its ``str`` is the English text."""
+
+    def __init__(self, key: str, **fields: Any) -> None:
+        super().__init__(i18n.text(key, "en", **fields))
+        self.text_key, self.text_fields = key, fields
+
+
+def failure(err: BaseException) -> str:
+    """What the page says about a failure in :data:`FAILURES`, in the session's language (an error that
+    carries a catalogue key, as :class:`DataError` and :class:`PageError` do, with its fields said in that
+    language too; any other by its own English text)."""
+    return in_language(err, i18n_ui.lang())
+
+
+def method_label(method: str, lang: str | None = None) -> str:
+    """A registered method as the page names it: ``detectors.method.<name>`` in ``lang`` (default: the
+    session's language; ``"kNN (raw input)"``), or the class's ``label`` for a method the catalogue does
+    not know (one registered from outside adlab)."""
+    key = f"detectors.method.{method}"
+    if key not in i18n.catalogue(i18n.REFERENCE):
+        return registry_label(method)
+    return i18n.text_or_english(key, lang or i18n_ui.lang())
+
+
+def method_labels() -> Callable[[str], str]:
+    """:func:`method_label` as a ``format_func``, in this run's language (bound now, see :func:`option_labels`)."""
+    lang = i18n_ui.lang()
+    return lambda method: method_label(method, lang)
 
 
 def default_classes(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -65,8 +119,14 @@ def default_classes(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 def hover_labels(stored: dict[str, Any], y: np.ndarray) -> list[str]:
+    """"class <name>" for each label in ``y`` (a stored run's test labels), in the session's language."""
     names = ui.class_names(stored)
-    return [f"class {names[c]}" for c in y]
+    return [t("detectors.hover_class", name=class_label(stored, names[c])) for c in y]
+
+
+def class_label(stored: dict[str, Any], name: str) -> str:
+    """A class of a stored run's dataset as the page shows it (a toy set's class in the session's language)."""
+    return pdata.class_label(name, stored["dataset"])
 
 
 # ----------------------------------------------------------------------------- form
@@ -102,7 +162,7 @@ def detector_form(
     lr: float = 1e-3,
     batch_size: int = 64,
     training: bool = True,
-    submit: str = "Train",
+    submit: str | None = None,
     submit_key: str | None = None,
 ) -> DetectorForm:
     """Dataset picker (outside the form, so the class lists follow it) and the training form.
@@ -112,7 +172,7 @@ def detector_form(
     and batch size (returned as ``params``); the seed is always there. ``epochs`` may differ by
     kind (``{"image": 10, "tabular": 1}``): the field then returns to the kind's default when the
     dataset changes kind. Widget keys start with ``page``; the submit button is ``submit_key``
-    (default ``f"{page}_train"``).
+    (default ``f"{page}_train"``), labelled ``submit`` (default: Train, in the session's language).
     """
     with ui.settings_container():
         ds = ui.pick_dataset(page, kinds, on_unlabelled=lambda upload: unlabelled_view(page, upload))
@@ -123,45 +183,33 @@ def detector_form(
             normal, anomalous = ui.class_pickers(page, ds, name, normal0, anomalous0)
             protocol, goad_split = "one-class", "official"
             if ds.kind == "tabular":
-                protocol = st.radio("Split", list(PROTOCOLS), format_func=PROTOCOLS.get, key=f"{page}_protocol",
-                                    horizontal=True,
-                                    help="one-class: a seeded half of the rows trains on the normal classes, at most "
-                                         f"{ui.MAX_TEST} test rows ({COMPARE_MAX_TEST:,} on Compare), anomalies "
-                                         "capped as set below. GOAD: half of the normal rows train; the test set is "
-                                         "the other half plus every other row as an anomaly (the anomalous-classes "
-                                         "box is ignored): the protocol of the GOAD paper's tabular results, so a run "
-                                         "on ODDS Thyroid or Arrhythmia can stand beside the paper's F1.")
-                goad_split = st.radio(
-                    "GOAD protocol: training half", list(GOAD_SPLIT_LABELS), format_func=GOAD_SPLIT_LABELS.get,
-                    key=f"{page}_goad_split", horizontal=True,
-                    help="Used with the GOAD tabular protocol only. official: the first half of the normal rows, in "
-                         "the order of the file, trains, as the official GOAD code loads ODDS Thyroid and "
-                         "Arrhythmia; the seed then changes only the initial weights, the maps and the batch "
-                         "order. random: the normal rows are shuffled by the seed first, so each seed trains on "
-                         "other rows (GOAD on ODDS Thyroid, seeds 0-4: mean F1 about 71 against 75 with the official split).")
+                protocol = st.radio(t("detectors.form.split"), PROTOCOLS, key=f"{page}_protocol", horizontal=True,
+                                    format_func=option_labels("detectors.form.protocol"),
+                                    help=t("detectors.form.split_help", max_test=ui.MAX_TEST,
+                                           compare_max=COMPARE_MAX_TEST))
+                goad_split = st.radio(t("detectors.form.goad_split"), GOAD_SPLITS, key=f"{page}_goad_split",
+                                      format_func=option_labels("detectors.form.goad_split_option"),
+                                      horizontal=True, help=t("detectors.form.goad_split_help"))
             share = float(st.select_slider(
-                "Anomalies in the test set", ANOMALY_SHARES, value=TEST_ANOMALY_SHARE, key=f"{page}_test_anomalies",
-                format_func=share_label,
-                help="Real anomalies are rare. When the anomalous classes hold more than this share of the test "
-                     "half, a seeded sample of them is kept (the normal test points all stay); 'as in the data' "
-                     "keeps them all. AUPRC and F1 depend on this share, AUROC does not. Ignored by GOAD's "
-                     "tabular protocol, which keeps every anomaly."))
+                t("detectors.form.anomaly_share"), ANOMALY_SHARES, value=TEST_ANOMALY_SHARE,
+                key=f"{page}_test_anomalies", format_func=functools.partial(share_label, lang=i18n_ui.lang()),
+                help=t("detectors.form.anomaly_share_help")))
             if training:
                 c1, c2, c3, c4 = st.columns(4)
                 _epochs_default(page, epochs[ds.kind] if isinstance(epochs, Mapping) else epochs, ds.kind)
-                params["epochs"] = int(c1.number_input("Epochs", 1, 500, key=f"{page}_epochs"))
-                params["lr"] = float(c2.select_slider("Learning rate", LR_CHOICES, value=lr, key=f"{page}_lr",
+                params["epochs"] = int(c1.number_input(t("detectors.form.epochs"), 1, 500, key=f"{page}_epochs"))
+                params["lr"] = float(c2.select_slider(t("detectors.form.lr"), LR_CHOICES, value=lr, key=f"{page}_lr",
                                                       format_func=lambda v: f"{v:g}"))
-                params["batch_size"] = int(c3.select_slider("Batch size", BATCH_CHOICES, value=batch_size,
-                                                            key=f"{page}_batch"))
-                seed = int(c4.number_input("Seed", 0, 10_000, 0, key=f"{page}_seed",
-                                           help="Seeds the split (not GOAD's official one, which keeps the file's "
-                                                "order), the initial weights and the batch order."))
+                params["batch_size"] = int(c3.select_slider(t("detectors.form.batch"), BATCH_CHOICES,
+                                                            value=batch_size, key=f"{page}_batch"))
+                seed = int(c4.number_input(t("detectors.form.seed"), 0, 10_000, 0, key=f"{page}_seed",
+                                           help=t("detectors.form.seed_help")))
             else:
-                seed = int(st.number_input("Seed", 0, 10_000, 0, key=f"{page}_seed"))
+                seed = int(st.number_input(t("detectors.form.seed"), 0, 10_000, 0, key=f"{page}_seed"))
             if knobs is not None:
                 params.update(knobs(ds.kind))
-            submitted = st.form_submit_button(submit, type="primary", key=submit_key or f"{page}_train")
+            submitted = st.form_submit_button(submit or t("detectors.form.train"), type="primary",
+                                              key=submit_key or f"{page}_train")
     ui.state.sync(page)
     if training:
         params["seed"] = seed
@@ -193,17 +241,15 @@ def split_of(form: DetectorForm, *, max_test: int = ui.MAX_TEST) -> Split:
 def composition(split: Split, stored: dict[str, Any]) -> str:
     """One sentence on the test set: how many points, how many anomalous (share), and why."""
     n, k = len(split.X_test), int(np.asarray(split.anomalous_test).sum())
-    text = f"{n} test points, {k} of them anomalous ({k / n:.0%})"
+    base = t("detectors.composition.base", n=n, k=k, share=k / n)
     share = stored.get("test_anomaly_share")
     if stored.get("protocol") == "goad":
         split = stored.get("goad_split") or "official"
-        half = ("the first half of the normal rows in file order trains, as in the official code" if split == "official"
-                else "a half of the normal rows drawn with the seed trains")
-        return text + f" (GOAD's protocol, {split} split: every anomaly of the file; {half})"
+        which = "goad_official" if split == "official" else "goad_random"
+        return t(f"detectors.composition.{which}", base=base, split=split)
     if share is not None and share < 1.0:
-        text += (f"; anomalies are kept to at most {share:.0%} of the test set (a seeded sample of the anomalous "
-                 "classes when the test half holds more), since real anomalies are rare")
-    return text
+        return t("detectors.composition.capped", base=base, cap=share)
+    return base
 
 
 def paper_protocol(form: DetectorForm) -> str | None:
@@ -226,8 +272,8 @@ def run_context(form: DetectorForm) -> dict[str, Any]:
 
 def run_detectors(page: str, form: DetectorForm, make_specs: Callable[[], Mapping[str, MethodSpec]], *,
                   max_test: int = ui.MAX_TEST, keep: Mapping[str, Any] | None = None,
-                  describe: Callable[[str, MethodSpec], str] = lambda name, spec: spec.label,
-                  title: str = "Training…", summary: Callable[[jobs.Done], str] | None = None,
+                  describe: Callable[[str, MethodSpec], str] | None = None,
+                  title: str | None = None, summary: Callable[[jobs.Done], str] | None = None,
                   **job_kwargs: Any) -> jobs.Done | None:
     """When the form was submitted, one ``"detector"`` job per spec of ``make_specs()`` (name -> spec) on the
     form's split, submitted together; else the page's jobs still running. Returns them once ended.
@@ -235,11 +281,15 @@ def run_detectors(page: str, form: DetectorForm, make_specs: Callable[[], Mappin
     Settings or data the user can fix fail here, before anything is submitted (``st.error``, and the
     page's earlier jobs are cancelled); a failure in training comes back from its job with the same text.
     ``keep`` goes back with the results besides the split and :func:`run_context`; ``describe(name, spec)``
-    names a job in the status lines and errors. The maps show at most ``ui.MAX_TEST`` test rows (a sample
-    seeded with the form's seed), on every page alike, so that a run asked for on a method's page and on
-    Compare is one job; ``job_kwargs`` go to the job as well.
+    names a job in the status lines and errors (default: the method's name, :func:`method_label`); ``title``
+    labels the status box while the jobs run (default: "Training…"). The maps show at most ``ui.MAX_TEST``
+    test rows (a sample seeded with the form's seed), on every page alike, so that a run asked for on a
+    method's page and on Compare is one job; ``job_kwargs`` go to the job as well.
     """
     specs = None
+    if describe is None:
+        def describe(name: str, spec: MethodSpec) -> str:
+            return method_label(spec.method)
     if form.submitted:
         try:
             split = split_of(form, max_test=max_test)
@@ -250,10 +300,10 @@ def run_detectors(page: str, form: DetectorForm, make_specs: Callable[[], Mappin
                      for name, spec in make_specs().items()}
         except FAILURES as err:
             jobs.cancel(page)
-            st.error(str(err))
+            st.error(failure(err))
             return None
         keep = {"split": split, **run_context(form), **(keep or {})}
-    return jobs.run_jobs(page, specs, page=page, keep=keep, title=title, summary=summary)
+    return jobs.run_jobs(page, specs, page=page, keep=keep, title=title or t("detectors.training"), summary=summary)
 
 
 def stored_run(result: Any, keep: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
@@ -273,7 +323,7 @@ def train_and_store(page: str, form: DetectorForm, make_spec: Callable[[], Metho
     def summary(done: jobs.Done) -> str:
         run = done.result.run
         device = run.history.device if run.history is not None else "cpu"
-        return f"{run.spec.label}: trained in {run.fit_seconds:.1f} s on {device}"
+        return t("detectors.trained_in", label=method_label(run.spec.method), seconds=run.fit_seconds, device=device)
 
     done = run_detectors(page, form, lambda: {"run": make_spec()}, summary=summary)
     if done is None:
@@ -291,60 +341,61 @@ def metric_row(run: DetectorRun) -> None:
         value = run.metrics[key]
         if run.metrics_before is not None:
             before = run.metrics_before[key]
-            col.metric(label, f"{value:.3f}", delta=f"{value - before:+.3f} vs untrained",
-                       help=f"{label} of the same detector at initialisation (same seed, no training step): "
-                            f"{before:.3f}")
+            col.metric(label, f"{value:.3f}", delta=t("detectors.results.vs_untrained", delta=value - before),
+                       help=t("detectors.results.metric_help", metric=label, before=before))
         else:
             col.metric(label, f"{value:.3f}")
-    cols[3].metric("Training time", f"{run.fit_seconds:.1f} s",
-                   help=f"Scoring the {len(run.scores)} test points took {run.score_seconds:.2f} s.")
+    cols[3].metric(t("detectors.results.training_time"), t("detectors.results.seconds", seconds=run.fit_seconds),
+                   help=t("detectors.results.scoring_help", n=len(run.scores), seconds=run.score_seconds))
 
 
 def show_results(page: str, stored: dict[str, Any], *, score_text: str) -> None:
     """The block every detector page shows after training: metrics, UMAP pair, histogram, ROC, loss."""
     run: DetectorRun = stored["run"]
     split: Split = stored["split"]
-    st.subheader("Detection on the test split")
-    st.caption(f"{ui.dataset_label(stored['dataset'])}: {len(split.X_train)} normal training points; "
-               f"{composition(split, stored)}. {score_text} AUPRC and F1 depend on "
-               "the share of anomalies in the test set; F1 flags the top-scored fraction equal to that share.")
+    lang = i18n_ui.lang()
+    st.subheader(t("detectors.results.heading"))
+    st.caption(t("detectors.results.caption", dataset=ui.dataset_label(stored["dataset"]), n_train=len(split.X_train),
+                 composition=composition(split, stored), score_text=score_text))
     metric_row(run)
     before2d, after2d = stored["maps"]  # UMAP of the test features, computed by the job
     rows = stored["map_rows"]
     hover = hover_labels(stored, run.y_test[rows])  # the figures: built once per run for every session showing it
-    ui.shared_chart(run, ("umap", tuple(hover)), lambda: viz.umap_pair_figure(
-        before2d, after2d, run.is_anomaly[rows], hover=hover,
-        titles=("At initialisation (untrained, same seed)", "After training")), f"{page}_umap")
-    sample = "" if len(rows) == len(run.scores) else f" ({len(rows)} of the {len(run.scores)}, a seeded sample)"
-    st.caption(f"UMAP of the test points{sample} in the detector's feature space (what `embed` returns), before "
-               "and after training; the right map is rotated and scaled onto the left one.")
+    titles = (t("detectors.results.umap_before"), t("detectors.results.umap_after"))
+    ui.shared_chart(run, ("umap", tuple(hover), titles), lambda: viz.umap_pair_figure(
+        before2d, after2d, run.is_anomaly[rows], hover=hover, titles=titles, lang=lang),
+        f"{page}_umap")
+    sample = ("" if len(rows) == len(run.scores)
+              else t("detectors.results.umap_sample", shown=len(rows), total=len(run.scores)))
+    st.caption(t("detectors.results.umap_caption", sample=sample))
     left, right = st.columns(2)
-    ui.shared_chart(run, "hist", lambda: viz.score_histogram_figure(run.scores, run.is_anomaly,
-                                                                    "Anomaly scores of the test points"),
-                    f"{page}_hist", left)
-    curves = {"after training": (run.is_anomaly, run.scores)}
+    ui.shared_chart(run, ("hist", lang), lambda: viz.score_histogram_figure(
+        run.scores, run.is_anomaly, t("detectors.results.histogram"), lang=lang),
+        f"{page}_hist", left)
+    curves = {t("detectors.results.roc_after"): (run.is_anomaly, run.scores)}
     if run.scores_before is not None:
-        curves["untrained"] = (run.is_anomaly, run.scores_before)
-    ui.shared_chart(run, "roc", lambda: viz.roc_figure(curves), f"{page}_roc", right)
+        curves[t("detectors.results.roc_untrained")] = (run.is_anomaly, run.scores_before)
+    ui.shared_chart(run, ("roc", lang), lambda: viz.roc_figure(curves, lang=lang),
+                    f"{page}_roc", right)
     history = run.history
     if history is not None and history.step_losses:
-        ui.shared_chart(run, "loss_curve", lambda: viz.loss_curve_figure(history.step_losses, history.epoch_losses),
-                        f"{page}_loss_curve")
+        ui.shared_chart(run, ("loss_curve", lang), lambda: viz.loss_curve_figure(
+            history.step_losses, history.epoch_losses, lang=lang), f"{page}_loss_curve")
     _export.section(page, lambda: _export.detector_files(page, stored), stem=ui.file_stem(page, stored))
 
 
-def point_picker(page: str, stored: dict[str, Any], *, label: str = "Test point") -> int:
+def point_picker(page: str, stored: dict[str, Any], *, label: str | None = None) -> int:
     """Pick a test point by index (default: the first anomalous one) and say what it is."""
     run: DetectorRun = stored["run"]
     n = len(run.scores)
     default = int(np.flatnonzero(run.is_anomaly)[0]) if run.is_anomaly.any() else 0
-    i = int(st.number_input(label, 0, n - 1, default, key=f"{page}_point",
-                            help="An index into the test set; anomalous points are the non-normal classes."))
+    i = int(st.number_input(label or t("detectors.point.label"), 0, n - 1, default, key=f"{page}_point",
+                            help=t("detectors.point.help")))
     names = ui.class_names(stored)
     rank = int((run.scores > run.scores[i]).sum()) + 1
-    kind = "anomalous" if run.is_anomaly[i] else "normal"
-    st.markdown(f"Test point **#{i}**: class **{names[run.y_test[i]]}** ({kind}); anomaly score "
-                f"**{run.scores[i]:.4g}**, rank {rank} of {n} (1 = most anomalous).")
+    kind = t("common.anomalous") if run.is_anomaly[i] else t("common.normal")
+    st.markdown(t("detectors.point.says", i=i, name=class_label(stored, names[run.y_test[i]]), kind=kind,
+                  score=run.scores[i], rank=rank, n=n))
     return i
 
 
@@ -354,40 +405,39 @@ PAGE_METHOD = {"deep_svdd": "deepsvdd", "goad": "goad", "droc": "droc", "csi": "
 
 def unlabelled_view(page: str, upload: Any) -> None:
     """Score an unlabelled upload: fit on a sample of its rows, rank every row, no AUROC (no labels)."""
-    st.markdown("**Score your file without labels.** The detector is fitted on a sample of the rows as if all "
-                "were normal, then every row gets a score (higher = more anomalous). Without labels there is no "
-                "AUROC: look at the rows at the top, and at where they sit on the map. Anomalies in the sample are "
-                "learned as normal too; when they are many, some methods stop seeing them (try another page's "
-                "method, or Compare's Isolation Forest).")
+    lang = i18n_ui.lang()
+    st.markdown(t("detectors.unlabelled.intro"))
     method = PAGE_METHOD.get(page)
     with st.form(f"{page}_u_form"):
         c1, c2, c3 = st.columns(3)
         if method is None:
             options = list(methods(upload.kind))  # the registry, asked now
-            method = c1.selectbox("Method", options, key=f"{page}_u_method", format_func=method_label)
-        seed = int(c2.number_input("Seed", 0, 10_000, 0, key=f"{page}_u_seed"))
-        flag = float(c3.select_slider("Flag the top", [0.01, 0.02, 0.05, 0.1, 0.2], value=0.05,
+            method = c1.selectbox(t("detectors.unlabelled.method"), options, key=f"{page}_u_method",
+                                  format_func=method_labels())
+        seed = int(c2.number_input(t("detectors.form.seed"), 0, 10_000, 0, key=f"{page}_u_seed"))
+        flag = float(c3.select_slider(t("detectors.unlabelled.flag"), [0.01, 0.02, 0.05, 0.1, 0.2], value=0.05,
                                       format_func=lambda v: f"{v:.0%}", key=f"{page}_u_flag"))
-        submitted = st.form_submit_button("Score every row", type="primary", key=f"{page}_u_train")
+        submitted = st.form_submit_button(t("detectors.unlabelled.submit"), type="primary", key=f"{page}_u_train")
     key = ui.current_upload()["key"]
     job = None
     if submitted:
         st.session_state.pop(f"{page}_u_result", None)
         try:
             spec = MethodSpec.quick(method, upload.kind, input_shape=upload.X.shape[1:], seed=seed)
-            job = jobs.spec("unlabelled", upload.X, spec, seed=seed, device=ui.device(), label=spec.label,
+            job = jobs.spec("unlabelled", upload.X, spec, seed=seed, device=ui.device(), label=method_label(method),
                             max_train=ui.MAX_TRAIN_UPLOAD)
         except FAILURES as err:
             jobs.cancel(f"{page}_u")
-            st.error(str(err))
+            st.error(failure(err))
             return
 
     def summary(result: Any) -> str:
         run = result.run
-        return (f"{run.spec.label}: fitted on {len(run.train_index):,} rows in {run.fit_seconds:.1f} s, "
-                f"scored {len(run.scores):,} in {run.score_seconds:.1f} s")
+        return t("detectors.unlabelled.summary", label=method_label(run.spec.method), n_fit=len(run.train_index),
+                 fit_seconds=run.fit_seconds, n_scored=len(run.scores), score_seconds=run.score_seconds)
 
-    done = jobs.run_job(f"{page}_u", job, page=page, keep={"key": key}, title="Fitting and scoring…", summary=summary)
+    done = jobs.run_job(f"{page}_u", job, page=page, keep={"key": key}, title=t("detectors.unlabelled.title"),
+                        summary=summary)
     if done is not None:
         st.session_state[f"{page}_u_result"] = {"run": done.result.run, "map": done.result.map2d, **done.keep}
     stored = st.session_state.get(f"{page}_u_result")
@@ -396,18 +446,23 @@ def unlabelled_view(page: str, upload: Any) -> None:
     run = stored["run"]
     top = np.argsort(-run.scores, kind="stable")[: max(1, int(round(flag * len(run.scores))))]
     left, right = st.columns(2)
-    ui.chart(viz.score_distribution_figure(run.scores, flag), f"{page}_u_hist", left)
+    ui.chart(viz.score_distribution_figure(run.scores, flag, lang=lang),
+             f"{page}_u_hist", left)
     xy = stored["map"]  # UMAP of the sampled rows' features, computed by the job
     ui.chart(viz.embedding_by_score_figure(xy, run.scores[run.sample_index],
-                                           hover=[f"row {i}, score {run.scores[i]:.4g}" for i in run.sample_index],
-                                           title=f"{len(run.sample_index)} rows on a UMAP of the features"),
+                                           hover=[t("detectors.unlabelled.hover", i=i, score=run.scores[i])
+                                                  for i in run.sample_index],
+                                           title=t("detectors.unlabelled.map_title", n=len(run.sample_index)),
+                                           lang=lang),
              f"{page}_u_map", right)
-    st.markdown(f"**The {len(top)} highest-scored rows** (row = position in your file, from 0):")
-    table = {"row": top, "score": np.round(run.scores[top], 5)}
+    st.markdown(t("detectors.unlabelled.top", n=len(top)))
+    table = {t("detectors.unlabelled.row"): top, t("detectors.unlabelled.score"): np.round(run.scores[top], 5)}
     if upload.kind == "tabular":
         for j, name in enumerate(upload.feature_names[:8]):
             table[name] = upload.X[top, j]
     st.dataframe(table, hide_index=True, height=min(400, 38 + 35 * len(top)), key=f"{page}_u_table")
-    st.download_button("Scores of every row (CSV)", export.scores_csv(run.scores, split=run.split_names()),
-                       file_name=f"adlab_{page}_{Path(upload.name).stem}_scores.csv", mime="text/csv", key=f"{page}_u_dl_scores",
-                       on_click="ignore", icon=":material/download:")
+    st.download_button(t("detectors.unlabelled.download"),
+                       export.scores_csv(run.scores, split=run.split_names()),
+                       file_name=f"adlab_{page}_{Path(upload.name).stem}_scores.csv", mime="text/csv",
+                       key=f"{page}_u_dl_scores", on_click="ignore", icon=":material/download:")
+

@@ -1,9 +1,11 @@
 """Deep one-class classification (Deep SVDD): pull the normal data to a centre, flag what stays far."""
 
 try:
+    from pages import _i18n as i18n_ui
     from pages import _methods as m
     from pages import _ui as ui
 except ImportError:  # the page file run on its own (streamlit run pages/deep_svdd.py, AppTest)
+    import _i18n as i18n_ui
     import _methods as m
     import _ui as ui
 
@@ -18,6 +20,7 @@ from adlab.views import sphere_coordinates
 
 PAGE = "deep_svdd"
 ui.begin(PAGE)
+t = i18n_ui.t
 #: The default run trains on the toy blobs, where the guards-off network collapses (seed 0, BatchNorm
 #: off, lr 0.01, 100 epochs: collapse ratio 2.4e-4 with the guards off against 5.3e-2 with them on;
 #: guards on, AUROC 0.901 untrained -> 0.945 trained). On the digits the same settings collapse only
@@ -28,72 +31,46 @@ GUARDS = {
     "off": dict(no_bias=False, bn_no_affine=False, c_from_init=False, c_eps=False),
 }
 
-st.title("Deep one-class classification (Deep SVDD)")
-st.markdown(
-    "**One class, one centre.** We only have normal data, so we train a network $\\phi$ to map every "
-    "normal sample close to a single point $c$ in feature space. After training, a new sample is judged "
-    "by where it lands: beyond a distance $R$ from $c$ (or, in density terms, in a sparse region) means "
-    "anomalous. It is the classical SVDD / one-class SVM picture, except that the feature map is a deep "
-    "network learned for the job instead of a fixed kernel."
-)
+st.title(t("detectors.deep_svdd.title"))
+st.markdown(t("detectors.deep_svdd.intro"))
 st.latex(r"\min_{\phi}\ \frac1n\sum_{i=1}^{n}\lVert\phi(x_i)-c\rVert^2"
-         r"\qquad\text{(one-class)}")
+         r"\qquad\text{" + t("detectors.deep_svdd.latex_one_class") + "}")
 st.latex(r"\min_{\phi,R}\ R^2+\frac{1}{\nu n}\sum_{i=1}^{n}\max\bigl(0,\ \lVert\phi(x_i)-c\rVert^2-R^2\bigr)"
-         r"\qquad\text{(soft boundary)}")
-st.latex(r"s(x)=\lVert\phi(x)-c\rVert^2\qquad\text{(higher = more anomalous)}")
-st.markdown(
-    "- $x_i$: the $n$ normal training samples; $\\phi$: the network (a small CNN for images, an MLP for rows).\n"
-    "- $c$: the centre, fixed before training to the mean of $\\phi(x_i)$ of the untrained network.\n"
-    "- $R$: the radius of the sphere. Soft boundary: $R$ is learnt and a fraction of about $\\nu$ of "
-    "the training points may stay outside; one-class: $R$ is only drawn, as the $(1-\\nu)$ quantile of "
-    "the training distances.\n"
-    "- $s(x)$: the squared distance to $c$. The sphere is a threshold on it; the ranking (and AUROC) "
-    "does not need one."
-)
-st.markdown(
-    "**The catch: collapse.** The loss is 0 when $\\phi$ maps *everything* onto $c$, normal or not. "
-    "The official code blocks the easy ways there: **no bias terms** (a last-layer bias equal to $c$ "
-    "with zero weights is a constant map), **BatchNorm without a learnt scale/shift**, **$c$ from an "
-    "initial forward pass** instead of a free or zero vector, and **no coordinate of $c$ near 0** "
-    "(|c_k| ≥ 0.1). Switch these guards off below and watch the features shrink."
-)
-with st.expander("Paper, numbers, and how this app differs", expanded=False):
-    st.markdown(
-        "- **Paper:** Ruff, Vandermeulen, Görnitz, Deecke, Siddiqui, Binder, Müller & Kloft, *Deep One-Class "
-        "Classification*, ICML 2018. Official code: `lukasruff/Deep-SVDD-PyTorch`.\n"
-        "- **Reported one-class mean AUROC:** MNIST 94.8, CIFAR-10 64.8 (unverified).\n"
-        "- **Here:** no autoencoder pretraining (the paper pretrains with an autoencoder, then trains with Adam "
-        "at lr 1e-4 and continues at 1e-5; the official PyTorch code's MNIST example runs 150 epochs with the "
-        "rate dropped from 1e-4 to 1e-5 at epoch 50, `--lr_milestone 50`; the paper's own epoch counts are "
-        "unverified here); "
-        "quick runs with Adam (by default 100 epochs at lr 0.01 on the toy blobs, BatchNorm off: the setting "
-        "where switching the guards off shows the collapse); the BatchNorm statistics are recomputed on the "
-        "training set after training. The digits are 8×8, far smaller than MNIST."
-    )
+         r"\qquad\text{" + t("detectors.deep_svdd.latex_soft_boundary") + "}")
+st.latex(r"s(x)=\lVert\phi(x)-c\rVert^2\qquad\text{" + t("detectors.deep_svdd.latex_higher") + "}")
+st.markdown(t("detectors.deep_svdd.symbols"))
+st.markdown(t("detectors.deep_svdd.catch"))
+with st.expander(t("detectors.paper_expander"), expanded=False):
+    st.markdown(t("detectors.deep_svdd.paper"))
 
 # ----------------------------------------------------------------------------- training
-st.header("Train Deep SVDD")
+st.header(t("detectors.deep_svdd.train_heading"))
+
+
+def guard_word(guard: str) -> str:
+    """"on", "off" or "both" as the page says it (the values stay these codes)."""
+    return t(f"detectors.deep_svdd.guard.{guard}")
 
 
 def knobs(kind: str) -> dict:
     c1, c2, c3, c4 = st.columns(4)
-    guards = c1.radio("Collapse guards", ["on", "off", "both"], index=2, key=f"{PAGE}_guards", horizontal=True,
-                      help="'both' trains twice with the same seed, guards on and off, and shows them side by side.")
-    batchnorm = c2.checkbox("BatchNorm layers", value=False, key=f"{PAGE}_batchnorm",
-                            help="BatchNorm keeps each hidden unit at unit batch variance, which by itself slows "
-                                 "the collapse a lot (off by default, to show the guards' effect). On the digits, "
-                                 "switch it on for better AUROC.")
-    objective = c3.radio("Objective", ["one-class", "soft-boundary"], key=f"{PAGE}_objective", horizontal=True)
-    nu = c4.slider("ν (outside fraction)", 0.01, 0.5, 0.1, 0.01, key=f"{PAGE}_nu")
-    rep_dim = st.select_slider("Feature dimension of φ", [2, 4, 8, 16, 32, 64], value=32, key=f"{PAGE}_rep_dim")
+    guards = c1.radio(t("detectors.deep_svdd.guards"), ["on", "off", "both"], index=2, key=f"{PAGE}_guards",
+                      horizontal=True, format_func=m.option_labels("detectors.deep_svdd.guard"),
+                      help=t("detectors.deep_svdd.guards_help"))
+    batchnorm = c2.checkbox(t("detectors.deep_svdd.batchnorm"), value=False, key=f"{PAGE}_batchnorm",
+                            help=t("detectors.deep_svdd.batchnorm_help"))
+    objective = c3.radio(t("detectors.deep_svdd.objective"), ["one-class", "soft-boundary"], key=f"{PAGE}_objective",
+                         horizontal=True, format_func=m.option_labels("detectors.deep_svdd.objective_option"))
+    nu = c4.slider(t("detectors.deep_svdd.nu"), 0.01, 0.5, 0.1, 0.01, key=f"{PAGE}_nu")
+    rep_dim = st.select_slider(t("detectors.deep_svdd.rep_dim"), [2, 4, 8, 16, 32, 64], value=32,
+                               key=f"{PAGE}_rep_dim")
     return dict(guards=guards, batchnorm=batchnorm, objective=objective, nu=float(nu), rep_dim=int(rep_dim))
 
 
 if f"{PAGE}_dataset" not in st.session_state:  # the set where the collapse shows (a link's choice stays)
     st.session_state[f"{PAGE}_dataset"] = DEFAULT_DATASET
 form = m.detector_form(PAGE, knobs, epochs={"tabular": 100, "image": 30}, lr=1e-2, batch_size=128)
-st.caption("The defaults show the collapse: toy blobs, BatchNorm off, learning rate 0.01, 100 epochs, guards "
-           "**both**. On the 8×8 digits, BatchNorm on and learning rate 0.001 train better, and slow the collapse.")
+st.caption(t("detectors.deep_svdd.defaults"))
 
 params = dict(form.params)
 guards = ["on", "off"] if params.get("guards") == "both" else [params.get("guards")]
@@ -114,8 +91,11 @@ def guard_specs() -> dict[str, MethodSpec]:
             for g in guards}
 
 
-done = m.run_detectors(PAGE, form, guard_specs, describe=lambda guard, spec: f"{spec.label}, guards {guard}",
-                       summary=lambda done: ", ".join(f"guards {g}: trained in {r.run.fit_seconds:.1f} s"
+done = m.run_detectors(PAGE, form, guard_specs,
+                       describe=lambda guard, spec: t("detectors.deep_svdd.job", label=m.method_label(spec.method),
+                                                      guard=guard_word(guard)),
+                       summary=lambda done: ", ".join(t("detectors.deep_svdd.trained", guard=guard_word(g),
+                                                        seconds=r.run.fit_seconds)
                                                       for g, r in done.results.items()))
 if done is not None:
     runs = st.session_state.get(f"{PAGE}_runs", {})
@@ -126,14 +106,14 @@ if done is not None:
 
 stored = st.session_state.get(f"{PAGE}_run")
 if not stored:
-    ui.hint(PAGE, "Press **Train** to fit Deep SVDD on the normal classes and score the test set.")
+    ui.hint(PAGE, t("detectors.deep_svdd.hint"))
     st.stop()
 
-st.markdown(f"Results of the run with the guards **{stored['guards']}**.")
-m.show_results(PAGE, stored, score_text="Score = ‖φ(x) − c‖².")
+st.markdown(t("detectors.deep_svdd.results_of", guard=guard_word(stored["guards"])))
+m.show_results(PAGE, stored, score_text=t("detectors.deep_svdd.score_text"))
 
 # ----------------------------------------------------------------------------- the hypersphere
-st.header("The hypersphere")
+st.header(t("detectors.deep_svdd.sphere_heading"))
 
 
 def sphere_view(stored: dict, key: str, *, title: str) -> None:
@@ -141,39 +121,41 @@ def sphere_view(stored: dict, key: str, *, title: str) -> None:
     det = run.detector
     r, theta = sphere_coordinates(run.test_after, det.center_)
     ui.chart(vd.sphere_figure(r, theta, run.is_anomaly, det.radius_, title=title,
-                              hover=m.hover_labels(stored, run.y_test)), key)
+                              hover=m.hover_labels(stored, run.y_test), lang=i18n_ui.lang()), key)
 
 
 run = stored["run"]
 det = run.detector
 dist = np.sqrt(run.scores)
 c1, c2, c3 = st.columns(3)
-c1.metric("Radius R", f"{det.radius_:.4g}")
-c2.metric("Normal test points inside the sphere", f"{np.mean(dist[~run.is_anomaly] <= det.radius_):.0%}")
-c3.metric("Anomalies outside the sphere", f"{np.mean(dist[run.is_anomaly] > det.radius_):.0%}")
+c1.metric(t("detectors.deep_svdd.radius"), f"{det.radius_:.4g}")
+c2.metric(t("detectors.deep_svdd.inside"), f"{np.mean(dist[~run.is_anomaly] <= det.radius_):.0%}")
+c3.metric(t("detectors.deep_svdd.outside"), f"{np.mean(dist[run.is_anomaly] > det.radius_):.0%}")
 left, right = st.columns(2)
 with left:
-    sphere_view(stored, f"{PAGE}_sphere", title="Test points around c")
-ui.chart(vd.distance_histogram_figure(dist, run.is_anomaly, det.radius_), f"{PAGE}_distances", right)
-st.caption("Left: each test point at its true distance from c; the direction is only a 2-D summary "
-           "(the two main axes of φ(x) − c). Right: the same distances as histograms, R dashed.")
+    sphere_view(stored, f"{PAGE}_sphere", title=t("detectors.deep_svdd.sphere_title"))
+ui.chart(vd.distance_histogram_figure(dist, run.is_anomaly, det.radius_, lang=i18n_ui.lang()), f"{PAGE}_distances",
+         right)
+st.caption(t("detectors.deep_svdd.sphere_caption"))
 
 # ----------------------------------------------------------------------------- collapse
-st.header("Collapse: guards on and off")
+st.header(t("detectors.deep_svdd.collapse_heading"))
 runs = st.session_state.get(f"{PAGE}_runs", {})
 if "on" in runs and "off" in runs:
     dets = {g: runs[g]["run"].detector for g in ("on", "off")}
     shrink = dets["on"].collapse_ratio_ / max(dets["off"].collapse_ratio_, 1e-30)
     a, b, c = st.columns(3)
     for col, guard in ((a, "on"), (b, "off")):
-        col.metric(f"Collapse ratio, guards {guard}", f"{dets[guard].collapse_ratio_:.1e}",
-                   help="Mean feature variance of φ over the training set after training / before training.")
-    c.metric("Guards off shrink the features", f"{shrink:,.0f}× more" if shrink >= 1 else f"{1 / shrink:,.1f}× less",
-             help="Collapse ratio with the guards on / collapse ratio with the guards off.")
+        col.metric(t("detectors.deep_svdd.collapse_ratio", guard=guard_word(guard)), f"{dets[guard].collapse_ratio_:.1e}",
+                   help=t("detectors.deep_svdd.collapse_ratio_help"))
+    c.metric(t("detectors.deep_svdd.shrink"),
+             t("detectors.deep_svdd.shrink_more", factor=shrink) if shrink >= 1
+             else t("detectors.deep_svdd.shrink_less", factor=1 / shrink),
+             help=t("detectors.deep_svdd.shrink_help"))
     st.dataframe({
-        "": ["feature variance before training", "feature variance after training", "median test score ‖φ(x) − c‖²",
-             "AUROC untrained", "AUROC trained"],
-        **{f"guards {g}": [f"{dets[g].initial_feature_variance_:.1e}", f"{dets[g].feature_variance_:.1e}",
+        "": [t(f"detectors.deep_svdd.{row}") for row in ("variance_before", "variance_after", "median_score",
+                                                           "auroc_untrained", "auroc_trained")],
+        **{t("detectors.deep_svdd.guards_column", guard=guard_word(g)): [f"{dets[g].initial_feature_variance_:.1e}", f"{dets[g].feature_variance_:.1e}",
                            f"{np.median(runs[g]['run'].scores):.1e}",
                            f"{runs[g]['run'].metrics_before['auroc']:.3f}" if runs[g]["run"].metrics_before else "–",
                            f"{runs[g]['run'].metrics['auroc']:.3f}"] for g in ("on", "off")},
@@ -181,19 +163,15 @@ if "on" in runs and "off" in runs:
     cols = st.columns(2)
     for col, guard in zip(cols, ("on", "off"), strict=True):
         with col:
-            sphere_view(runs[guard], f"{PAGE}_sphere_{guard}", title=f"Guards {guard}: test points around c")
-    curves = {f"guards {g}": runs[g]["run"].history.epoch_losses for g in ("on", "off")}
-    ui.chart(vd.loss_curves_figure(curves), f"{PAGE}_collapse_loss")
+            sphere_view(runs[guard], f"{PAGE}_sphere_{guard}",
+                        title=t("detectors.deep_svdd.guards_sphere_title", guard=guard_word(guard)))
+    curves = {t("detectors.deep_svdd.guards_column", guard=guard_word(g)): runs[g]["run"].history.epoch_losses
+              for g in ("on", "off")}
+    ui.chart(vd.loss_curves_figure(curves, lang=i18n_ui.lang()), f"{PAGE}_collapse_loss")
     score_drop = np.median(runs["on"]["run"].scores) / max(np.median(runs["off"]["run"].scores), 1e-300)
     if shrink >= 100 and score_drop >= 100:
-        st.caption(f"Here the guards-off map collapsed: its features shrank {shrink:,.0f} times more than with the "
-                   f"guards on and its median test score is {score_drop:,.0f} times smaller. AUROC can survive for "
-                   "a while, on distances too small to mean anything, so look at the scale, not only at AUROC.")
+        st.caption(t("detectors.deep_svdd.collapsed", shrink=shrink, drop=score_drop))
     else:
-        st.caption(f"No collapse by orders of magnitude in this run: with the guards off the features shrank "
-                   f"{shrink:.2g} times as much as with them on and the median test score is {score_drop:.2g} times "
-                   "smaller. BatchNorm, few training steps or a small learning rate slow the collapse; the page's "
-                   "defaults (toy blobs, BatchNorm off) show it.")
+        st.caption(t("detectors.deep_svdd.not_collapsed", shrink=shrink, drop=score_drop))
 else:
-    st.info("Train with the guards **both** (or once on and once off, with the same settings) to compare "
-            "the two runs side by side.")
+    st.info(t("detectors.deep_svdd.train_both"))
