@@ -83,17 +83,7 @@ def _metric_text(value: Any) -> str:
 
 def _describe(ref: papers.PaperNumber, lang: str) -> str:
     """:meth:`papers.PaperNumber.describe` in ``lang`` (the source as the paper names it)."""
-    if lang == i18n.REFERENCE:
-        return ref.describe()
-    what = f"{ref.metric} {ref.value:g}"
-    if ref.variant:
-        what = f"{ref.variant}: {what}"
-    text = f"{ref.source}: {what}"
-    if ref.unverified:
-        text += f" {_t('unverified', lang)}"
-    if ref.note:
-        text += f"; {ref.note}"
-    return text
+    return ref.describe(lang)
 
 
 def _metrics_section(metrics: Mapping[str, float], refs: list[papers.PaperNumber], lang: str = "en") -> list[str]:

@@ -53,8 +53,9 @@ def protocol_note(stored: dict[str, Any], lang: str | None = None) -> str:
     return _t("protocol_detector", lang, cap=cap, max_test=pdata.MAX_TEST)
 
 
-def _dataset_text(stored: dict[str, Any]) -> str:
-    return pdata.dataset_label(stored["dataset"]) if stored["dataset"].startswith("upload:") else stored["dataset"]
+def _dataset_text(stored: dict[str, Any], lang: str | None = None) -> str:
+    return (pdata.dataset_label(stored["dataset"], _lang(lang)) if stored["dataset"].startswith("upload:")
+            else stored["dataset"])
 
 
 def _common(page: str, stored: dict[str, Any], scores: np.ndarray, before: np.ndarray | None,
@@ -83,8 +84,8 @@ def contrastive_files(page: str, stored: dict[str, Any], lang: str | None = None
     files["weights.pt"] = export.weights_bytes(run.model)
     files["config.json"] = export.config_json(cfg.to_dict())
     files["run_card.md"] = export.run_card(
-        title=_t("card_title", lang, method=registry.loss(cfg.loss_name).LABEL, dataset=_dataset_text(stored)),
-        dataset=_dataset_text(stored),
+        title=_t("card_title", lang, method=registry.loss(cfg.loss_name).LABEL, dataset=_dataset_text(stored, lang)),
+        dataset=_dataset_text(stored, lang),
         dataset_note=_classes_note(stored, lang), config=cfg.to_dict(), seed=cfg.train.seed,
         device=run.history.device, seconds=run.history.seconds, metrics=run.metrics_after,
         n_train=len(split.X_train), n_test=len(split.X_test), n_anomalies=int(run.is_anomaly.sum()),
@@ -108,8 +109,8 @@ def detector_files(page: str, stored: dict[str, Any], lang: str | None = None) -
         files["config.json"] = export.config_json(run.spec)
     device = run.history.device if run.history is not None else "cpu"
     files["run_card.md"] = export.run_card(
-        title=_t("card_title", lang, method=run.spec.label, dataset=_dataset_text(stored)),
-        dataset=_dataset_text(stored),
+        title=_t("card_title", lang, method=run.spec.label, dataset=_dataset_text(stored, lang)),
+        dataset=_dataset_text(stored, lang),
         dataset_note=_classes_note(stored, lang), config=params, seed=int(params.get("seed", 0)), device=device,
         seconds=run.fit_seconds, metrics=run.metrics, n_train=len(split.X_train), n_test=len(split.X_test),
         n_anomalies=int(run.is_anomaly.sum()), method=run.method, protocol=stored.get("paper_protocol"), lang=lang,

@@ -26,7 +26,6 @@ except ImportError:  # a page file run on its own (AppTest)
     import _state as state
 try:
     from pages._data import (
-        TOY_NOTE,
         class_names,
         class_pickers,
         dataset_label,
@@ -39,7 +38,6 @@ try:
     from pages._page import device, file_stem, hint, settings_container, shared_chart
 except ImportError:  # a page file run on its own (AppTest)
     from _data import (
-        TOY_NOTE,
         class_names,
         class_pickers,
         dataset_label,
@@ -99,7 +97,7 @@ def train_form(
             values = knobs()
             submitted = st.form_submit_button(_t("train"), type="primary", key=f"{page}_train")
         if name.startswith("toy:") and "anomaly" in anomalous:
-            st.caption(TOY_NOTE)
+            st.caption(i18n_ui.t("data.toy_note"))
     state.sync(page)
     return FormResult(submitted, name, tuple(normal), tuple(anomalous), train, values)
 
