@@ -15,6 +15,15 @@ from torch import Tensor
 from adlab.distances.embedding import safe_sqrt  # noqa: F401  (one implementation, re-exported)
 
 
+def user_error(message: str, text_key: str, **text_fields: object) -> ValueError:
+    """A ``ValueError`` the user can fix (too few classes, say): ``message`` for the CLI and the logs, and the
+    catalogue key ``text_key`` with its ``text_fields`` from which :func:`adlab.i18n.message` says it in the
+    app's language. Plain attributes on a plain ``ValueError``, so it survives pickling (a job's worker)."""
+    err = ValueError(message)
+    err.text_key, err.text_fields = text_key, dict(text_fields)
+    return err
+
+
 def check_matrix(name: str, x: object, *, min_rows: int = 1) -> Tensor:
     """``x`` must be a floating 2-D tensor ``(N, d)`` with ``N >= min_rows`` and ``d >= 1``."""
     if not isinstance(x, Tensor):

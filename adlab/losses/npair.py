@@ -22,7 +22,7 @@ from adlab.instant import (
     finish,
     pair_batch,
 )
-from adlab.losses._checks import check_index, check_matrix, check_non_negative, check_same_shape
+from adlab.losses._checks import check_index, check_matrix, check_non_negative, check_same_shape, user_error
 from adlab.losses.base import CLASS, StepContext
 from adlab.losses.diagnostics import AnchorBreakdown, softmax_breakdown
 
@@ -102,7 +102,8 @@ def _class_batches(y: Tensor, batch_size: int, generator: torch.Generator) -> It
     """Index batches ``(groups * K, 2)``: anchor index, positive index, one pair per class per group."""
     classes = _pair_classes(y)
     if len(classes) < 2:
-        raise ValueError("N-pair needs at least two normal classes with two samples each; pick more normal classes")
+        raise user_error("N-pair needs at least two normal classes with two samples each; pick more normal classes",
+                         "losses.error.npair_classes")
     pools = {c: torch.nonzero(y == c).flatten() for c in classes}
     groups_per_batch = max(1, batch_size // (2 * len(classes)))
     steps = max(1, len(y) // (groups_per_batch * 2 * len(classes)))
@@ -188,7 +189,8 @@ def explore(cfg: NPairConfig, pool: ExplorerPool, *, size: int = 64) -> Explorer
         pick = pool.rng.choice(candidates, size=1 if own else 2, replace=False)
         pairs.append([row, int(pick[0])] if own else [int(pick[0]), int(pick[1])])
     if len(pairs) < 2 or pairs[0][0] != row:
-        raise ValueError("N-pair needs the anchor's class and one more class with two points each in the pool")
+        raise user_error("N-pair needs the anchor's class and one more class with two points each in the pool",
+                         "losses.error.npair_pool")
     pairs_arr = np.asarray(pairs)  # (N, 2): anchor row, positive row
     a, p = pool.embed(pairs_arr[:, 0]), pool.embed(pairs_arr[:, 1])
     bd = breakdown(cfg, anchor=0, anchors=a, positive=p)
