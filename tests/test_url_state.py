@@ -203,8 +203,9 @@ def test_presenter_mode_has_a_way_out_and_a_way_on():
     links = _page_links(at)
     assert links.get("Next: Distance axioms") == "distances"
     assert not [label for label in links if label.startswith("Previous")]  # Home is the first page
-    on_path = (ROOT / "app.py").read_text().split("REFERENCE = ")[0].count('st.Page("pages/')  # the glossary is beside it
-    assert any(f"1 / {on_path}" in md.value for md in at.markdown)
+    from pages import _steps
+
+    assert any(f"step 1 of {len(_steps.STEPS)}" in md.value for md in at.markdown)
     assert at.query_params["present"] == "true"
     # (AppTest drops the sidebar toggle's value on switch_page; the browser test walks every page with Next)
     at.button(key="present_leave").click().run()
@@ -241,10 +242,14 @@ def test_no_deploy_button():
     assert config["client"]["toolbarMode"] in ("viewer", "minimal")
 
 
-def test_home_counts_its_pages_right():
-    at = _app()
-    text = " ".join(c.value for c in at.caption)
-    assert "first six pages" not in text and "five contrastive-learning pages" in text
+def test_home_and_the_lecture_page_count_the_steps_right():
+    from pages import _steps
+
+    home = " ".join(m.value for m in _app().markdown)
+    assert f"{len(_steps.STEPS)} steps, from this definition to the conclusion" in home
+    lecture = AppTest.from_file(str(ROOT / "pages" / "lecture.py"), default_timeout=60).run()
+    assert f"{len(_steps.STEPS)} steps in the talk's order, about {_steps.MINUTES} minutes" in \
+        " ".join(m.value for m in lecture.markdown)
 
 
 def test_home_flags_the_slides_csi_wording():
