@@ -12,6 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from adlab import i18n
 from adlab.viz import FONT_SIZE, _style
 
 __all__ = ["MODE_COLOURS", "auroc_figure", "mosaic", "views_figure"]
@@ -51,7 +52,7 @@ def views_figure(pairs: Mapping[str, np.ndarray], shifted: np.ndarray, names: Se
     fig = make_subplots(rows=3, cols=1, subplot_titles=[titles[m] for m, _ in rows], vertical_spacing=0.12)
     for r, (mode, image) in enumerate(rows, start=1):
         fig.add_trace(go.Heatmap(z=image, colorscale="gray_r", zmin=0.0, zmax=1.0, showscale=False,
-                                 hovertemplate="%{z:.2f}<extra></extra>", name=mode), row=r, col=1)
+                                 hovertemplate="%{z:.2f}<extra></extra>", name=mode, showlegend=False), row=r, col=1)
         fig.update_yaxes(autorange="reversed", scaleanchor=f"x{r if r > 1 else ''}", visible=False, row=r, col=1)
         fig.update_xaxes(visible=False, row=r, col=1)
     size = shifted.shape[-1]
@@ -67,31 +68,34 @@ def views_figure(pairs: Mapping[str, np.ndarray], shifted: np.ndarray, names: Se
 
 def auroc_figure(mean: Mapping[str, float], per_class: Mapping[str, np.ndarray], classes: Sequence[int],
                  labels: Mapping[str, str], references: Mapping[str, float] | None = None,
-                 title: str = "") -> go.Figure:
+                 title: str = "", *, lang: str = "en") -> go.Figure:
     """One bar per mode, rising from chance (0.5) to the mean one-class AUROC over ``classes`` (printed on
     it), and one dot per class (``per_class[mode]`` (C,), hover names the class). ``references`` (name -> mean AUROC)
-    are drawn as horizontal lines across the chart, named in the legend below it."""
+    are drawn as horizontal lines across the chart, named in the legend below it. Texts in ``lang``."""
+    mean_auroc = i18n.text("lessons.shift.fig.mean_auroc", lang)
+    normal_digit = i18n.text("lessons.shift.fig.normal_digit", lang)
     modes = list(mean)
     x = [labels[m] for m in modes]
     values = [float(mean[m]) for m in modes]
     fig = go.Figure(go.Bar(x=x, y=[v - CHANCE for v in values], base=CHANCE, marker_color=[MODE_COLOURS[m] for m in modes],
-                           name="mean AUROC", text=[f"{v:.3f}" for v in values], textposition="inside",
+                           name=mean_auroc, text=[f"{v:.3f}" for v in values], textposition="inside",
                            insidetextanchor="middle", textfont=dict(color="#ffffff", size=FONT_SIZE + 2),
                            customdata=values, showlegend=False,
-                           hovertemplate="%{x}: mean AUROC %{customdata:.3f}<extra></extra>"))
+                           hovertemplate=f"%{{x}}: {mean_auroc} %{{customdata:.3f}}<extra></extra>"))
     lows = list(values)
     for m in modes:
         dots = np.asarray(per_class[m], dtype=float)
         lows.append(float(dots.min()))
         fig.add_trace(go.Scatter(x=[labels[m]] * len(dots), y=dots, mode="markers", showlegend=False,
                                  marker=dict(color="#222222", size=7, opacity=0.6),
-                                 customdata=list(classes), hovertemplate="normal digit %{customdata}: %{y:.3f}<extra></extra>"))
+                                 customdata=list(classes),
+                                 hovertemplate=f"{normal_digit} %{{customdata}}: %{{y:.3f}}<extra></extra>"))
     for dash, (name, value) in zip(_REFERENCE_DASH, (references or {}).items(), strict=False):
         lows.append(float(value))
         line = dict(color="#2ca02c", dash=dash, width=2)
         fig.add_hline(y=float(value), line=line)
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=line, name=f"{name}: {value:.3f}"))  # legend
     bottom = min(CHANCE, min(lows) - 0.02)
-    fig.update_yaxes(title="one-class AUROC (bars start at chance, 0.5)", range=[bottom, 1.03])
+    fig.update_yaxes(title=i18n.text("lessons.shift.fig.y_title", lang), range=[bottom, 1.03])
     _style(fig, title, height=480, legend=dict(orientation="h", x=0.0, y=-0.12, xanchor="left", yanchor="top"))
     return fig.update_layout(bargap=0.45)

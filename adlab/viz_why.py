@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
+from adlab import i18n
 from adlab.viz import FONT_SIZE, _style
 
 __all__ = ["METHOD_COLOURS", "accuracy_curves_figure", "bars_figure", "class_maps_figure"]
@@ -30,12 +31,14 @@ _DIGIT_PALETTE = qualitative.T10  # ten distinguishable colours, one per digit
 
 
 def accuracy_curves_figure(epochs: np.ndarray, curves: Mapping[str, np.ndarray], *, colours: Mapping[str, str],
-                           dashed: Sequence[str] = (), title: str = "", y_title: str = "test accuracy",
-                           height: int = 440) -> go.Figure:
+                           dashed: Sequence[str] = (), title: str = "", y_title: str | None = None,
+                           height: int = 440, lang: str = "en") -> go.Figure:
     """One line per entry ``name -> (E + 1,)`` values after each epoch (epoch 0 = before training), on a
     0-1 axis; ``colours[name]`` its colour, names in ``dashed`` drawn dashed (e.g. a share rather than an
-    accuracy). Legend below the plot, in the order of ``curves``."""
+    accuracy). Legend below the plot, in the order of ``curves``. ``y_title`` defaults to "test accuracy";
+    the axis texts are in ``lang``."""
     epochs = np.asarray(epochs)
+    epoch = i18n.text("lessons.why.fig.epoch_hover", lang)
     fig = go.Figure()
     for name, values in curves.items():
         values = np.asarray(values, dtype=float)
@@ -43,17 +46,18 @@ def accuracy_curves_figure(epochs: np.ndarray, curves: Mapping[str, np.ndarray],
             raise ValueError(f"curve {name!r} must have shape {epochs.shape}, got {values.shape}")
         fig.add_trace(go.Scatter(x=epochs, y=values, mode="lines+markers", name=name,
                                  line=dict(color=colours[name], width=3, dash="dot" if name in dashed else "solid"),
-                                 marker=dict(size=6), hovertemplate="epoch %{x}: %{y:.3f}<extra>" + name + "</extra>"))
-    fig.update_xaxes(title="epoch (0 = before training)", dtick=max(1, len(epochs) // 10))
-    fig.update_yaxes(title=y_title, range=[0, 1.02])
+                                 marker=dict(size=6), hovertemplate=f"{epoch} %{{x}}: %{{y:.3f}}<extra>{name}</extra>"))
+    fig.update_xaxes(title=i18n.text("lessons.why.fig.epoch_axis", lang), dtick=max(1, len(epochs) // 10))
+    fig.update_yaxes(title=i18n.text("lessons.why.fig.accuracy", lang) if y_title is None else y_title, range=[0, 1.02])
     return _style(fig, title, height=height, legend=dict(orientation="h", x=0.0, y=-0.18, xanchor="left",
                                                           yanchor="top"))
 
 
 def class_maps_figure(maps: Mapping[str, np.ndarray], classes: np.ndarray, *, class_names: Sequence[str] | None = None,
-                      height: int = 460) -> go.Figure:
+                      height: int = 460, lang: str = "en") -> go.Figure:
     """Side-by-side 2-D maps of the same points, one panel per entry ``title -> (n, 2)``, coloured by
-    ``classes`` ``(n,)`` (integers); one trace per class and panel, the legend once."""
+    ``classes`` ``(n,)`` (integers); one trace per class and panel, the legend once (titled "digit" in
+    ``lang``)."""
     if not maps:
         raise ValueError("maps must hold at least one panel")
     classes = np.asarray(classes)
@@ -74,14 +78,15 @@ def class_maps_figure(maps: Mapping[str, np.ndarray], classes: np.ndarray, *, cl
     fig.update_xaxes(showticklabels=False)
     fig.update_yaxes(showticklabels=False)
     fig.update_annotations(font_size=FONT_SIZE + 2)
-    return _style(fig, height=height, legend=dict(title="digit", itemsizing="constant"))
+    return _style(fig, height=height, legend=dict(title=i18n.text("lessons.why.fig.digit", lang), itemsizing="constant"))
 
 
 def bars_figure(groups: Sequence[str], bars: Mapping[str, np.ndarray], *, colours: Mapping[str, str],
-                title: str = "", y_title: str = "test accuracy", height: int = 440) -> go.Figure:
+                title: str = "", y_title: str | None = None, height: int = 440, lang: str = "en") -> go.Figure:
     """Grouped bars: one group per entry of ``groups`` (e.g. label budgets), one bar per entry ``name ->
     (len(groups),)`` values, printed on the bar to three decimals. The value axis starts at the lowest bar
-    minus a margin (the differences are a few hundredths), never below 0."""
+    minus a margin (the differences are a few hundredths), never below 0. ``y_title`` defaults to "test
+    accuracy" in ``lang``."""
     fig = go.Figure()
     lowest = 1.0
     for name, values in bars.items():
@@ -93,6 +98,7 @@ def bars_figure(groups: Sequence[str], bars: Mapping[str, np.ndarray], *, colour
                              text=[f"{v:.3f}" for v in values], textposition="outside",
                              hovertemplate="%{x}: %{y:.3f}<extra>" + name + "</extra>"))
     fig.update_layout(barmode="group", bargap=0.25)
-    fig.update_yaxes(title=y_title, range=[max(0.0, lowest - 0.1), 1.02])
+    fig.update_yaxes(title=i18n.text("lessons.why.fig.accuracy", lang) if y_title is None else y_title,
+                     range=[max(0.0, lowest - 0.1), 1.02])
     return _style(fig, title, height=height, legend=dict(orientation="h", x=0.0, y=-0.15, xanchor="left",
                                                           yanchor="top"))

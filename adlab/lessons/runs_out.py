@@ -21,8 +21,10 @@ Protocols (:func:`make_split`):
   :data:`MAX_TRAIN` training and :data:`MAX_TEST` test rows (same share of anomalies).
 
 Runs for the job kind ``"lesson"`` (:mod:`adlab.jobs.work`) are listed in :data:`JOBS`: one call
-of :func:`run_methods` and one of :func:`sweep_strength` per data set. :func:`verdict` writes the
-page's conclusion from the numbers. Plain torch + numpy + scikit-learn; never imports streamlit.
+of :func:`run_methods` and one of :func:`sweep_strength` per data set; they return numbers. The texts
+are written when the page draws them, in its language (``lang``, :mod:`adlab.i18n`): :func:`title`,
+:func:`protocol`, :func:`table`, :func:`verdict` (the page's conclusion from the numbers), :func:`paper_line`.
+Plain torch + numpy + scikit-learn; never imports streamlit.
 """
 
 from __future__ import annotations
@@ -34,20 +36,20 @@ from typing import Any
 
 import numpy as np
 
-from adlab import registry
+from adlab import i18n, registry
 from adlab.augment import Transform, default_augment
 from adlab.data import DataError, Dataset, Split, goad_split, load_digits, one_class_split
 from adlab.detectors.scaling import zscore_stats
 
 __all__ = ["BASELINES", "BUILTIN", "CONTRASTIVE", "JOBS", "STRENGTHS", "DataRun", "RunsOutConfig",
-           "Source", "Sweep", "augmentation", "aurocs", "builtin", "family", "label", "load", "make_split",
-           "methods_for", "run_methods", "simclr_config", "source_from_upload", "strength_grid",
-           "sweep_strength", "table", "verdict", "view_change"]
+           "Source", "Sweep", "augmentation", "aurocs", "builtin", "data_title", "family", "label", "load",
+           "make_split", "methods_for", "paper_line", "protocol", "protocol_text", "run_methods", "simclr_config",
+           "source_from_upload", "strength_grid", "sweep_strength", "table", "title", "verdict", "view_change"]
 
 #: the functions a ``"lesson"`` job may run
 JOBS: tuple[str, ...] = ("run_methods", "sweep_strength")
 
-#: built-in data sets (no download): name -> (title, kind, normal classes)
+#: built-in data sets (no download): name -> (English title, kind, normal classes); :func:`data_title` in a language
 BUILTIN: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "digits": ("digits (8×8 images)", "image", ("3",)),
     "breast_cancer": ("breast cancer (table)", "tabular", ("benign",)),
@@ -98,12 +100,14 @@ class RunsOutConfig:
 @dataclass(frozen=True)
 class Source:
     """A data set for a run: a built-in ``name`` (the worker loads it), or an uploaded ``table``
-    (``name`` = its upload key); ``normal``: the normal classes, every other class is anomalous."""
+    (``name`` = its upload key, ``file`` = the uploaded file's name); ``normal``: the normal classes, every
+    other class is anomalous."""
 
     name: str
     normal: tuple[str, ...]
     table: Dataset | None = None
     title: str = ""
+    file: str = ""
 
     @property
     def label(self) -> str:
@@ -112,7 +116,11 @@ class Source:
 
 @dataclass(frozen=True)
 class DataRun:
-    """Every method but SimCLR on one data set: ``auroc`` / ``seconds`` (fit + scoring) by method."""
+    """Every method but SimCLR on one data set: ``auroc`` / ``seconds`` (fit + scoring) by method.
+
+    ``title`` and ``protocol`` are in English (the CLI's); a page says them with :func:`title` and
+    :func:`protocol`, from ``source``, ``file`` (an upload's file name), ``normal`` (the normal classes),
+    the counts and ``capped`` (a large table was cut to a sample)."""
 
     source: str
     title: str
@@ -123,6 +131,9 @@ class DataRun:
     n_anomalies: int
     auroc: dict[str, float] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    normal: tuple[str, ...] = ()
+    capped: bool = False
+    file: str = ""
 
 
 @dataclass(frozen=True)
@@ -182,24 +193,37 @@ def source_from_upload(upload: Any, key: str, normal: str | None = None) -> Sour
     """A :class:`Source` for an uploaded file (an :class:`adlab.data.Upload`), or a ``DataError``
     saying why this page cannot use it: images, no labels, one class, too few normal rows.
     ``normal`` = the normal class (default: the file's likely normal class)."""
+
+    def fail(what: str, **fields: Any) -> DataError:  # said in the app's language (adlab.i18n.message)
+        return DataError.say(f"lessons.runs_out.upload.{what}", name=upload.name, **fields)
+
     if upload.kind != "tabular":
-        raise DataError(f"{upload.name} holds images; this page sets tables against the built-in images, so "
-                        "upload a table (CSV/TSV with a label column, or NPZ/MAT with X and y)")
+        raise fail("images")
     if upload.y is None:
-        raise DataError(f"{upload.name} has no labels: choose its label column under Your data in the sidebar "
-                        "(AUROC needs to know which rows are anomalies)")
+        raise fail("no_labels")
     ds = upload.to_dataset()
     if len(ds.class_names) < 2:
-        raise DataError(f"{upload.name} has a single class ({ds.class_names[0]!r}): the label column must tell "
-                        "normal rows from anomalies; choose another label column or add anomalous rows")
+        raise fail("single_class", cls=ds.class_names[0])
     normal = ds.likely_normal_class() if normal is None else normal
     if normal not in ds.class_names:
-        raise DataError(f"{upload.name} has no class {normal!r}; its classes: {', '.join(ds.class_names)}")
+        raise fail("no_class", normal=normal, classes=", ".join(ds.class_names))
     n_normal = int(np.count_nonzero(ds.y == ds.class_names.index(normal)))
     if n_normal < MIN_NORMAL_ROWS:
-        raise DataError(f"{upload.name} has {n_normal} rows of the normal class {normal!r}; half of them train, "
-                        f"so it needs at least {MIN_NORMAL_ROWS}")
-    return Source(key, (normal,), ds, title=f"{upload.name} (your table)")
+        raise fail("few_rows", n=n_normal, normal=normal, minimum=MIN_NORMAL_ROWS)
+    return Source(key, (normal,), ds, title=data_title("", "en", file=upload.name), file=upload.name)
+
+
+def data_title(name: str, lang: str = "en", *, file: str = "") -> str:
+    """A data set's name for people in ``lang``: a built-in one's (:data:`BUILTIN`), "``file`` (your table)"
+    for an upload, else ``name`` itself."""
+    if file:
+        return i18n.text("lessons.runs_out.data.upload", lang, name=file)
+    return i18n.text(f"lessons.runs_out.data.{name}", lang) if name in BUILTIN else name
+
+
+def title(run: DataRun, lang: str = "en") -> str:
+    """``run``'s data set, named in ``lang`` (:func:`data_title`; a run of neither kind keeps its own title)."""
+    return data_title(run.source, lang, file=run.file) if run.file or run.source in BUILTIN else run.title
 
 
 def load(source: Source) -> Dataset:
@@ -207,14 +231,18 @@ def load(source: Source) -> Dataset:
 
 
 def make_split(source: Source, seed: int) -> tuple[Split, str]:
-    """The split of ``source`` and one sentence naming its protocol (see the module docstring)."""
+    """The split of ``source`` and one sentence naming its protocol (see the module docstring; English,
+    :func:`protocol_text`)."""
+    split, capped = _split(source, seed)
+    return split, protocol_text(split.kind, source.normal, len(split.X_train), len(split.X_test),
+                                int(split.anomalous_test.sum()), capped)
+
+
+def _split(source: Source, seed: int) -> tuple[Split, bool]:
+    """The split of ``source`` (see the module docstring), and whether a large table was cut to a sample."""
     ds = load(source)
     if ds.kind == "image":
-        split = one_class_split(ds, list(source.normal), None, seed=seed)
-        n_anom = int(split.anomalous_test.sum())
-        return split, (f"one-class halves: class {', '.join(source.normal)} is normal ({len(split.X_train)} "
-                       f"training images), the other classes are anomalies; the whole test half is scored "
-                       f"({len(split.X_test)} images, {n_anom} anomalous)")
+        return one_class_split(ds, list(source.normal), None, seed=seed), False
     split = goad_split(ds, list(source.normal), seed=seed, split="random")
     capped = len(split.X_train) > MAX_TRAIN or len(split.X_test) > MAX_TEST
     if capped:
@@ -222,13 +250,25 @@ def make_split(source: Source, seed: int) -> tuple[Split, str]:
     mean, scale = zscore_stats(split.X_train)  # (d,) each: the training rows' statistics only
     split = replace(split, X_train=((split.X_train - mean) / scale).astype(np.float32),
                     X_test=((split.X_test - mean) / scale).astype(np.float32))
-    n_anom = int(split.anomalous_test.sum())
-    text = (f"GOAD's tabular protocol: a seeded half of the {', '.join(source.normal)} rows trains ({len(split.X_train)}), "
-            f"the test set is the other half plus every anomaly ({len(split.X_test)} rows, {n_anom} anomalous); "
-            "rows z-scored with the training rows' statistics")
-    if capped:
-        text += f"; a seeded sample of at most {MAX_TRAIN:,} training and {MAX_TEST:,} test rows"
-    return split, text
+    return split, capped
+
+
+def protocol_text(kind: str, normal: Sequence[str], n_train: int, n_test: int, n_anomalies: int, capped: bool = False,
+                  lang: str = "en") -> str:
+    """One sentence naming the protocol of a split of ``kind`` with the ``normal`` classes, in ``lang``."""
+    fields = dict(normal=", ".join(normal), n_train=n_train, n_test=n_test, n_anomalies=n_anomalies)
+    text = i18n.text(f"lessons.runs_out.protocol.{'image' if kind == 'image' else 'tabular'}", lang, **fields)
+    if capped and kind != "image":
+        text += i18n.text("lessons.runs_out.protocol.capped", lang, max_train=MAX_TRAIN, max_test=MAX_TEST)
+    return text
+
+
+def protocol(run: DataRun, lang: str = "en") -> str:
+    """``run``'s protocol sentence in ``lang`` (its English :attr:`DataRun.protocol` when it lacks the numbers
+    to say it again)."""
+    if not run.normal:
+        return run.protocol
+    return protocol_text(run.kind, run.normal, run.n_train, run.n_test, run.n_anomalies, run.capped, lang)
 
 
 def _cap(split: Split, seed: int) -> Split:
@@ -255,14 +295,18 @@ def methods_for(kind: str) -> tuple[str, ...]:
     return tuple(found)
 
 
-def label(method: str) -> str:
-    return SIMCLR_LABEL if method == "simclr" else registry.detector(method).label
+def label(method: str, lang: str = "en") -> str:
+    """The method's name on this page, in ``lang`` (the registry's label; SimCLR's is :data:`SIMCLR_LABEL`)."""
+    known = (*CONTRASTIVE, *TRANSFORMING, *BASELINES)
+    if method not in known:
+        raise ValueError(f"method must be one of {', '.join(known)}, got {method!r}")
+    return i18n.text(f"lessons.runs_out.method.{method}", lang)
 
 
-def family(method: str) -> str:
-    if method in CONTRASTIVE:
-        return "contrastive"
-    return "transformations" if method in TRANSFORMING else "raw-input baseline"
+def family(method: str, lang: str = "en") -> str:
+    """contrastive, transformations or raw-input baseline, in ``lang``."""
+    key = "contrastive" if method in CONTRASTIVE else "transformations" if method in TRANSFORMING else "baseline"
+    return i18n.text(f"lessons.runs_out.family.{key}", lang)
 
 
 def _spec(method: str, split: Split, cfg: RunsOutConfig) -> Any:
@@ -317,9 +361,10 @@ def strength_grid(strength: float) -> tuple[float, ...]:
 
 
 # ----------------------------------------------------------------------------- the jobs
-def _phase(progress: Any, text: str) -> None:
+def _phase(progress: Any) -> None:
+    """Announce the next training (the job's status line says "training", in the page's language)."""
     if progress is not None:
-        progress.phase(text)  # raises adlab.jobs.progress.Stopped once the job was cancelled
+        progress.phase("training")  # raises adlab.jobs.progress.Stopped once the job was cancelled
 
 
 def _hooks(progress: Any) -> dict[str, Any]:
@@ -330,17 +375,19 @@ def run_methods(source: Source, cfg: RunsOutConfig, *, progress: Any = None) -> 
     """Fit every method but SimCLR (:func:`methods_for`) on ``source``'s split; AUROC and seconds each."""
     from adlab.experiment import run_detector
 
-    split, protocol = make_split(source, cfg.seed)
+    split, capped = _split(source, cfg.seed)
+    n_anomalies = int(split.anomalous_test.sum())
     todo = [m for m in methods_for(split.kind) if m != "simclr"]
     auroc, seconds = {}, {}
-    for i, method in enumerate(todo, start=1):
-        _phase(progress, f"training {label(method)} on {source.label} ({i} of {len(todo)})")
+    for method in todo:
+        _phase(progress)
         start = time.perf_counter()
         run = run_detector(split, _spec(method, split, cfg), device=cfg.device, before=False, **_hooks(progress))
         seconds[method] = time.perf_counter() - start
         auroc[method] = float(run.metrics["auroc"])
-    return DataRun(source.name, source.label, split.kind, protocol, len(split.X_train), len(split.X_test),
-                   int(split.anomalous_test.sum()), auroc, seconds)
+    text = protocol_text(split.kind, source.normal, len(split.X_train), len(split.X_test), n_anomalies, capped)
+    return DataRun(source.name, source.label, split.kind, text, len(split.X_train), len(split.X_test), n_anomalies,
+                   auroc, seconds, normal=tuple(source.normal), capped=capped, file=source.file)
 
 
 def sweep_strength(source: Source, cfg: RunsOutConfig, strengths: Sequence[float] = STRENGTHS, *,
@@ -351,11 +398,11 @@ def sweep_strength(source: Source, cfg: RunsOutConfig, strengths: Sequence[float
     grid = tuple(float(s) for s in strengths)
     if not grid:
         raise ValueError("strengths is empty: give at least one strength in [0, 2]")
-    split, _ = make_split(source, cfg.seed)
+    split, _ = _split(source, cfg.seed)
     auroc, seconds, untrained = [], [], float("nan")
     change = tuple(view_change(split.X_train[:256], split.kind, s, seed=cfg.seed) for s in grid)
-    for i, s in enumerate(grid, start=1):
-        _phase(progress, f"training SimCLR at strength {s:g} on {source.label} ({i} of {len(grid)})")
+    for s in grid:
+        _phase(progress)
         start = time.perf_counter()
         run = run_contrastive(split, simclr_config(s, cfg), **_hooks(progress))
         seconds.append(time.perf_counter() - start)
@@ -373,80 +420,109 @@ def aurocs(run: DataRun, sweep: Sweep | None, strength: float) -> dict[str, floa
     return {m: found[m] for m in methods_for(run.kind) if m in found}
 
 
-def table(results: Sequence[tuple[DataRun, Sweep | None]], strength: float) -> dict[str, list]:
-    """The page's table: one row per method, one AUROC column per data set (None where it does not run)."""
+def table(results: Sequence[tuple[DataRun, Sweep | None]], strength: float, lang: str = "en") -> dict[str, list]:
+    """The page's table: one row per method, one AUROC column per data set (None where it does not run);
+    column names and methods in ``lang``."""
     scores = [aurocs(run, sweep, strength) for run, sweep in results]
     order = [m for m in (*CONTRASTIVE, *TRANSFORMING, *BASELINES) if any(m in s for s in scores)]
-    out: dict[str, list] = {"method": [label(m) for m in order], "family": [family(m) for m in order]}
+    out: dict[str, list] = {i18n.text("lessons.runs_out.method_column", lang): [label(m, lang) for m in order],
+                            i18n.text("lessons.runs_out.family_column", lang): [family(m, lang) for m in order]}
     for (run, _), s in zip(results, scores, strict=True):
-        out[run.title] = [round(s[m], 3) if m in s else None for m in order]
+        out[title(run, lang)] = [round(s[m], 3) if m in s else None for m in order]
     return out
 
 
-def _compare(a: float, b: float) -> str:
-    d = a - b
-    return "ties with" if abs(d) < TIE else ("beats" if d > 0 else "trails")
+def verdict(results: Sequence[tuple[DataRun, Sweep | None]], strength: float, lang: str = "en") -> list[str]:
+    """The conclusion, one Markdown sentence or two per item, computed from the numbers (never fixed text),
+    in ``lang``."""
 
+    def say(key: str, **fields: Any) -> str:
+        return i18n.text(f"lessons.runs_out.verdict.{key}", lang, **fields)
 
-def verdict(results: Sequence[tuple[DataRun, Sweep | None]], strength: float) -> list[str]:
-    """The conclusion, one Markdown sentence or two per item, computed from the numbers (never fixed text)."""
+    def compare(a: float, b: float) -> str:
+        d = a - b
+        return say("ties_with" if abs(d) < TIE else "beats_word" if d > 0 else "trails")
+
     lines, gaps = [], {"image": [], "tabular": []}
     for run, sweep in results:
+        name = title(run, lang)
         a = aurocs(run, sweep, strength)
         knn = a["knn"]
         con = {m: v for m, v in a.items() if m in CONTRASTIVE}
         best = max(con, key=con.get)
         gap = con[best] - knn
         gaps[run.kind].append(gap)
+        numbers = dict(title=name, best=label(best, lang), score=con[best], knn=knn, gap=gap)
         if gap < -TIE:
-            head = (f"**{run.title}: raw kNN wins.** kNN on the raw input scores {knn:.3f}; the best contrastive "
-                    f"method, {label(best)}, {con[best]:.3f} ({gap:+.3f}).")
+            head = say("knn_wins", **numbers)
         elif gap > TIE:
-            head = (f"**{run.title}: {label(best)} beats raw kNN**, {con[best]:.3f} against {knn:.3f} "
-                    f"({gap:+.3f}).")
+            head = say("beats", **numbers)
         else:
-            head = (f"**{run.title}: a tie.** {label(best)} {con[best]:.3f}, raw kNN {knn:.3f} (within {TIE}).")
+            head = say("tie", **{k: v for k, v in numbers.items() if k != "gap"}, tie=TIE)
         top = max(a, key=a.get)
-        head += f" Best of all here: {label(top)}, {a[top]:.3f}."
+        head += say("top", best=label(top, lang), score=a[top])
         if "goad" in a:
-            head += (f" GOAD, which learns to tell its transformations apart instead of relying on views that keep "
-                     f"a sample's meaning, {_compare(a['goad'], knn)} raw kNN ({a['goad']:.3f}).")
+            head += say("goad", compare=compare(a["goad"], knn), score=a["goad"])
         low = [m for m, v in a.items() if v < CHANCE]
         if low:
-            head += (" Below chance (0.5): " + ", ".join(f"{label(m)} {a[m]:.3f}" for m in low)
-                     + ": these features rank the anomalies as more normal than the normal test points.")
+            head += say("below_chance", methods=", ".join(say("method_score", method=label(m, lang), score=a[m])
+                                                          for m in low))
         lines.append(head)
         if sweep is not None and len(sweep.strengths) > 1:
-            lines.append(_sweep_sentence(run, sweep, knn))
+            lines.append(_sweep_sentence(name, sweep, knn, say))
     if gaps["image"] and gaps["tabular"]:
         img, tab = float(np.mean(gaps["image"])), float(np.mean(gaps["tabular"]))
 
         def word(g: float) -> str:
-            return f"leads raw kNN by {g:.3f}" if g > 0 else f"trails raw kNN by {-g:.3f}"
+            return say("leads_by", gap=g) if g > 0 else say("trails_by", gap=-g)
 
-        text = (f"**Images against tables.** On each data set, the best contrastive method {word(img)} on images "
-                f"and {word(tab)} on tables (means over the data sets of each kind).")
-        if tab < img - 0.05:
-            text += (" That is the seminar's conclusion in numbers: where no augmentation keeps a sample's meaning, "
-                     "the positives and negatives are defined badly and the learned features lose to distances on "
-                     "the raw input.")
-        else:
-            text += " In this run the tables are not clearly harder for them than the images."
+        text = say("kinds", images=word(img), tables=word(tab))
+        text += say("conclusion") if tab < img - 0.05 else say("not_harder")
         lines.append(text)
     return lines
 
 
-def _sweep_sentence(run: DataRun, sweep: Sweep, knn: float) -> str:
+def _sweep_sentence(name: str, sweep: Sweep, knn: float, say: Any) -> str:
     a = np.asarray(sweep.auroc)
     best = int(np.argmax(a))
-    text = (f"*{run.title}, augmentation strength:* SimCLR's AUROC goes from {a[0]:.3f} at strength "
-            f"{sweep.strengths[0]:g} to {a[-1]:.3f} at {sweep.strengths[-1]:g} (best {a[best]:.3f} at "
-            f"{sweep.strengths[best]:g}; untrained encoder {sweep.untrained:.3f}).")
+    text = say("sweep", title=name, first=a[0], first_strength=sweep.strengths[0], last=a[-1],
+               last_strength=sweep.strengths[-1], best=a[best], best_strength=sweep.strengths[best],
+               untrained=sweep.untrained)
     reach = [s for s, v in zip(sweep.strengths, a, strict=True) if v >= knn - TIE]
     if not reach:
-        text += f" No strength reaches raw kNN ({knn:.3f})."
+        text += say("no_reach", knn=knn)
     else:
-        text += f" Within {TIE} of raw kNN ({knn:.3f}) or above it: strength {', '.join(f'{s:g}' for s in reach)}."
+        text += say("reach", tie=TIE, knn=knn, strengths=", ".join(f"{s:g}" for s in reach))
     if (a < sweep.untrained - TIE).all():
-        text += " Every strength ends below the untrained encoder: training made the features worse."
+        text += say("all_below")
+    return text
+
+
+# ----------------------------------------------------------------------------- the papers' numbers
+_PAPER_PARTS = ("droc", "csi", "goad_images", "goad_tables", "mean10")  # lessons.runs_out.paper.<part>
+
+
+def paper_line(number: Any, lang: str = "en") -> str:
+    """One of the papers' numbers (an :class:`adlab.papers.PaperNumber`) as a line for people, in ``lang``:
+    in English its own :meth:`~adlab.papers.PaperNumber.describe`, in another language the same parts from
+    the catalogue (which source, the variant, metric and value, "unverified", the one-class note). A source
+    or note the catalogue does not know stays as the paper module gives it."""
+    if lang == "en":
+        return number.describe()
+
+    def say(key: str, **fields: Any) -> str:
+        return i18n.text(f"lessons.runs_out.paper.{key}", lang, **fields)
+
+    def part(english: str) -> str:
+        return next((say(key) for key in _PAPER_PARTS if i18n.text(f"lessons.runs_out.paper.{key}", "en") == english),
+                    english)
+
+    what = say("value", metric=number.metric, value=number.value)
+    if number.variant:
+        what = say("variant", variant=number.variant, what=what)
+    text = say("line", source=part(number.source), what=what)
+    if number.unverified:
+        text += say("unverified")
+    if number.note:
+        text += say("note", note=part(number.note))
     return text

@@ -37,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from adlab import i18n
 from adlab.augment import ColorJitter, Compose, GaussianBlur, RandomApply, RandomResizedCrop
 from adlab.data import load_digits, one_class_split
 from adlab.device import pick_device, seeded
@@ -46,7 +47,8 @@ from adlab.metrics import auroc, knn_score
 from adlab.train import TrainConfig, TrainEvent, fit
 
 __all__ = ["JOBS", "MODES", "TIE", "TRANSFORMS", "ShiftConfig", "ShiftExamples", "ShiftResult", "Shifts",
-           "Verdict", "base_augment", "compare", "example_views", "train_one", "train_views", "verdict"]
+           "Verdict", "base_augment", "compare", "example_views", "op_names", "train_one", "train_views",
+           "transform_label", "verdict", "verdict_lines"]
 
 JOBS = ("compare",)  # what the job kind "lesson" may run (adlab.jobs.work.lesson)
 MODES = ("unused", "positive", "negative")
@@ -123,6 +125,24 @@ TRANSFORMS: dict[str, Shifts] = {
         Shifts("blur", "Gaussian blur (σ = 1 pixel)", (_identity, lambda x, g: _BLUR(x, g)), ("as is", "blurred")),
     )
 }
+
+
+def transform_label(name: str, lang: str = "en", *, inline: bool = False) -> str:
+    """The name of the transformation ``name`` (a :data:`TRANSFORMS` key) for people, in ``lang``; ``inline``:
+    as it reads inside a sentence (lower case in English, "rotation by 90° steps")."""
+    if name not in TRANSFORMS:
+        raise ValueError(f"transform must be one of {', '.join(TRANSFORMS)}, got {name!r}")
+    label = i18n.text(f"lessons.shift.transforms.{name}", lang)
+    return label.lower() if inline and lang == "en" else label
+
+
+def op_names(name: str, lang: str = "en") -> tuple[str, ...]:
+    """The names of the changes of the transformation ``name`` (``Shifts.names``) in ``lang``; angles as
+    they are."""
+    if name not in TRANSFORMS:
+        raise ValueError(f"transform must be one of {', '.join(TRANSFORMS)}, got {name!r}")
+    return tuple(op if op.endswith("°") else i18n.text(f"lessons.shift.op.{op.replace(' ', '_')}", lang)
+                 for op in TRANSFORMS[name].names)
 
 
 def base_augment(strength: float) -> Compose:
@@ -377,3 +397,34 @@ def verdict(result: ShiftResult) -> Verdict:
     best = ranked[0] if len(ranked) == 1 or mean[ranked[0]] - mean[ranked[1]] > TIE else None
     helps = None if neg is None else neg > TIE
     return Verdict(pos, neg, None if pos is None else pos < -TIE, helps, best, bool(helps) and best == "negative")
+
+
+def verdict_lines(result: ShiftResult, lang: str = "en") -> list[str]:
+    """The page's reading of ``result`` with CSI's criterion (:func:`verdict`), one Markdown sentence or two
+    per item, in ``lang``: each way's change against not using the transformation, then what it is."""
+    v, mean = verdict(result), result.mean
+
+    def say(key: str, **fields: Any) -> str:
+        return i18n.text(f"lessons.shift.verdict.{key}", lang, **fields)
+
+    name = transform_label(result.config.transform, lang, inline=True)
+    lines = []
+    if v.as_positive is not None:
+        effect = "hurts" if v.hurts_as_positive else "helps" if v.as_positive > TIE else "same"
+        lines.append(say("as_positive", transform=name, delta=v.as_positive, effect=say(effect)))
+    if v.as_negative is not None:
+        wins = int((result.auroc[result.modes.index("negative")] > result.auroc[0]).sum())
+        lines.append(say("as_negative", delta=v.as_negative, wins=wins, n=len(result.classes)))
+    if v.hurts_as_positive and v.helps_as_negative:
+        lines.append(say("met"))
+    elif v.shift:
+        lines.append(say("shift"))
+    elif v.best == "positive":
+        lines.append(say("augmentation"))
+    elif v.best == "unused" and len(mean) > 1:
+        lines.append(say("neither"))
+    elif v.best is None and (v.as_positive or 0) > TIE and v.helps_as_negative:
+        lines.append(say("either"))
+    else:
+        lines.append(say("undecided", tie=TIE))
+    return lines
