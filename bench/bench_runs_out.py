@@ -83,6 +83,7 @@ def main() -> None:
     import torch
 
     from adlab.lessons import runs_out as ro
+    from adlab.lessons import runs_out_text as rot
 
     torch.set_num_threads(1)  # as the job pool's workers do
     load_start = os.getloadavg()[0]
@@ -135,7 +136,7 @@ def main() -> None:
                  for m in ro.methods_for("image") if m != "simclr"]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     results = [last[n] for n in DEFAULT]
-    tbl = ro.table(results, 1.0)
+    tbl = rot.table(results, 1.0)
     cols = [c for c in tbl if c not in ("method", "family")]
     lines += ["", "## AUROC at the defaults (seed 0, strength 1; identical on every repeat)", "",
               "| method | family | " + " | ".join(cols) + " |", "|---|---|" + "---:|" * len(cols)]
@@ -147,7 +148,7 @@ def main() -> None:
         run, sweep = last[name]
         lines.append(f"- {run.title}: " + ", ".join(f"{s:g} → {a:.3f}" for s, a in zip(sweep.strengths, sweep.auroc, strict=True))
                      + f" (untrained {sweep.untrained:.3f}; raw kNN {run.auroc['knn']:.3f})")
-    lines += ["", "What the page writes from these numbers:", ""] + [f"- {t}" for t in ro.verdict(results, 1.0)]
+    lines += ["", "What the page writes from these numbers:", ""] + [f"- {t}" for t in rot.verdict(results, 1.0)]
     Path(args.out).write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")
 

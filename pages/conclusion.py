@@ -21,6 +21,7 @@ from adlab import viz_runs_out as vr
 from adlab.data import DataError
 from adlab.device import pick_device
 from adlab.lessons import runs_out as ro
+from adlab.lessons import runs_out_text as rot
 
 PAGE = "runsout"  # the prefix of this page's keys (settings in the link, results in the session)
 URL_PATH = "conclusion"  # the page's address in app.py: its jobs belong to it (leaving it cancels them)
@@ -49,10 +50,10 @@ st.markdown(t("lessons.runs_out.intro"))
 with st.expander(t("lessons.runs_out.methods_title"), expanded=False):
     st.markdown(
         t("lessons.runs_out.methods") + "\n"
-        + "\n".join(f"  - {ro.paper_line(p, lang)}" for key in ("droc", "csi", "goad")
+        + "\n".join(f"  - {rot.paper_line(p, lang)}" for key in ("droc", "csi", "goad")
                     for p in papers.reference(key, "one-class:cifar10"))
         + "\n  - " + t("lessons.runs_out.goad_tables",
-                        numbers="; ".join(ro.paper_line(p, lang) for key in ("thyroid", "arrhythmia")
+                        numbers="; ".join(rot.paper_line(p, lang) for key in ("thyroid", "arrhythmia")
                                           for p in papers.reference("goad", f"goad-tabular:{key}")))
     )
 
@@ -152,7 +153,7 @@ labels["simclr"] = t("lessons.runs_out.simclr_at", label=ro.label("simclr", lang
 
 st.subheader(t("lessons.runs_out.bars_header"))
 ui.chart(vr.auroc_bars_figure(scores, labels, lang=lang), f"{PAGE}_bars")
-st.dataframe(pd.DataFrame(ro.table(results, strength, lang)).style.format(precision=3, na_rep=NOT_RUN),
+st.dataframe(pd.DataFrame(rot.table(results, strength, lang)).style.format(precision=3, na_rep=NOT_RUN),
              hide_index=True, key=f"{PAGE}_table")
 compute = sum(sum(run.seconds.values()) + (sum(sweep.seconds) if sweep else 0.0) for run, sweep in results)
 st.caption("; ".join(t("lessons.runs_out.protocol_line", title=name, protocol=ro.protocol(run, lang))
@@ -160,7 +161,7 @@ st.caption("; ".join(t("lessons.runs_out.protocol_line", title=name, protocol=ro
            + t("lessons.runs_out.compute", seconds=compute))
 
 st.subheader(t("lessons.runs_out.verdict_header"))
-st.markdown("\n".join(f"- {line}" for line in ro.verdict(results, strength, lang)))
+st.markdown("\n".join(f"- {line}" for line in rot.verdict(results, strength, lang)))
 st.caption(t("lessons.runs_out.verdict_caption", tie=ro.TIE))
 
 sweeps = {name: (sweep.strengths, sweep.auroc) for name, _, sweep in named if sweep is not None}

@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 from adlab import i18n, papers
 from adlab.data.upload import load_upload
 from adlab.lessons import runs_out as ro
+from adlab.lessons import runs_out_text as rot
 from adlab.lessons import shift
 from pages import _upload
 from tests.uploads import sample_csv
@@ -160,7 +161,7 @@ def test_conclusion_page_runs_in_korean_with_a_dash_for_csi_on_tables():
     assert "**breast cancer (표): 원시 입력의 kNN이 이깁니다.**" in text and "**이미지 대 표.**" in text, text
     results = [(run, at.session_state["runsout_results"]["sweeps"].get(name))
                for name, run in at.session_state["runsout_results"]["runs"].items()]
-    assert all(line in text for line in ro.verdict(results, 1.0, "ko"))
+    assert all(line in text for line in rot.verdict(results, 1.0, "ko"))
 
 
 def test_conclusion_page_in_english_still_writes_the_english_verdict():
@@ -196,8 +197,8 @@ def test_the_papers_numbers_read_in_korean_and_as_they_were_in_english():
     numbers = [p for key in ("droc", "csi", "goad") for p in papers.reference(key, "one-class:cifar10")]
     numbers += [p for key in ("thyroid", "arrhythmia") for p in papers.reference("goad", f"goad-tabular:{key}")]
     for number in numbers:
-        assert ro.paper_line(number, "en") == number.describe()
-        korean = ro.paper_line(number, "ko")
+        assert rot.paper_line(number, "en") == number.describe()
+        korean = rot.paper_line(number, "ko")
         assert i18n_probe.HANGUL.search(korean) and not i18n_probe.is_english(korean), korean
 
 

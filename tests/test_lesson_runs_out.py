@@ -9,6 +9,7 @@ from adlab.data.upload import load_upload
 from adlab.jobs import work
 from adlab.jobs.progress import NullChannel, Progress
 from adlab.lessons import runs_out as ro
+from adlab.lessons import runs_out_text as rot
 from tests.uploads import sample_csv, sample_image_zip
 
 CANCER = ro.Source("breast_cancer", ("benign",))
@@ -113,7 +114,7 @@ def test_raw_knn_beats_the_contrastive_methods_on_the_table_at_the_defaults(canc
     assert scores["knn"] - scores["simclr"] > 0.3 and scores["knn"] - scores["droc"] > 0.2
     assert max(sweep.auroc) < scores["knn"], "no strength reaches raw kNN"
     assert sweep.untrained > max(sweep.auroc), "training at any strength made the encoder worse here"
-    text = " ".join(ro.verdict([(run, sweep)], 1.0))
+    text = " ".join(rot.verdict([(run, sweep)], 1.0))
     assert "breast cancer (table): raw kNN wins" in text and "No strength reaches raw kNN" in text
 
 
@@ -132,7 +133,7 @@ def test_the_verdict_follows_the_numbers():
               _sweep("imgs", 0.90, 0.93, 0.92))
     tables = (_run("rows", "tabular", droc=0.45, goad=0.97, knn=0.96, iforest=0.9, ocsvm=0.9),
               _sweep("rows", 0.30, 0.40, 0.35))
-    lines = ro.verdict([images, tables], 1.0)
+    lines = rot.verdict([images, tables], 1.0)
     text = " ".join(lines)
     assert "imgs: DROC beats raw kNN" in text and "0.950 against 0.900 (+0.050)" in text
     assert "rows: raw kNN wins" in text and "DROC, 0.450 (-0.510)" in text
@@ -140,14 +141,14 @@ def test_the_verdict_follows_the_numbers():
     assert "leads raw kNN by 0.050 on images and trails raw kNN by 0.510 on tables" in text
     assert "seminar's conclusion in numbers" in text
     tie = (_run("tie", "image", droc=0.902, csi=0.8, knn=0.90, iforest=0.8, ocsvm=0.8), None)
-    assert "tie: a tie." in ro.verdict([tie], 1.0)[0]
-    flipped = ro.verdict([(images[0], None), (_run("rows", "tabular", droc=0.99, knn=0.9, goad=0.5,
+    assert "tie: a tie." in rot.verdict([tie], 1.0)[0]
+    flipped = rot.verdict([(images[0], None), (_run("rows", "tabular", droc=0.99, knn=0.9, goad=0.5,
                                                     iforest=0.5, ocsvm=0.5), None)], 1.0)[-1]
     assert "not clearly harder" in flipped
 
 
 def test_the_table_leaves_csi_blank_on_rows():
-    out = ro.table([(_run("imgs", "image", droc=0.9, csi=0.8, goad=0.7, knn=0.6, iforest=0.5, ocsvm=0.4),
+    out = rot.table([(_run("imgs", "image", droc=0.9, csi=0.8, goad=0.7, knn=0.6, iforest=0.5, ocsvm=0.4),
                      _sweep("imgs", 0.1, 0.2, 0.3)),
                     (_run("rows", "tabular", droc=0.9, goad=0.7, knn=0.6, iforest=0.5, ocsvm=0.4), None)], 1.0)
     assert out["method"][:3] == ["SimCLR + kNN", "DROC", "CSI"]

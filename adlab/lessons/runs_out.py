@@ -23,7 +23,8 @@ Protocols (:func:`make_split`):
 Runs for the job kind ``"lesson"`` (:mod:`adlab.jobs.work`) are listed in :data:`JOBS`: one call
 of :func:`run_methods` and one of :func:`sweep_strength` per data set; they return numbers. The texts
 are written when the page draws them, in its language (``lang``, :mod:`adlab.i18n`): :func:`title`,
-:func:`protocol`, :func:`table`, :func:`verdict` (the page's conclusion from the numbers), :func:`paper_line`.
+:func:`protocol`, and in :mod:`adlab.lessons.runs_out_text` the table, the verdict (the page's conclusion
+from the numbers) and the papers' lines.
 Plain torch + numpy + scikit-learn; never imports streamlit.
 """
 
@@ -43,8 +44,8 @@ from adlab.detectors.scaling import zscore_stats
 
 __all__ = ["BASELINES", "BUILTIN", "CONTRASTIVE", "JOBS", "STRENGTHS", "DataRun", "RunsOutConfig",
            "Source", "Sweep", "augmentation", "aurocs", "builtin", "data_title", "family", "label", "load",
-           "make_split", "methods_for", "paper_line", "protocol", "protocol_text", "run_methods", "simclr_config",
-           "source_from_upload", "strength_grid", "sweep_strength", "table", "title", "verdict", "view_change"]
+           "make_split", "methods_for", "protocol", "protocol_text", "run_methods", "simclr_config",
+           "source_from_upload", "strength_grid", "sweep_strength", "title", "view_change"]
 
 #: the functions a ``"lesson"`` job may run
 JOBS: tuple[str, ...] = ("run_methods", "sweep_strength")
@@ -418,111 +419,3 @@ def aurocs(run: DataRun, sweep: Sweep | None, strength: float) -> dict[str, floa
     if sweep is not None:
         found["simclr"] = sweep.at(strength)
     return {m: found[m] for m in methods_for(run.kind) if m in found}
-
-
-def table(results: Sequence[tuple[DataRun, Sweep | None]], strength: float, lang: str = "en") -> dict[str, list]:
-    """The page's table: one row per method, one AUROC column per data set (None where it does not run);
-    column names and methods in ``lang``."""
-    scores = [aurocs(run, sweep, strength) for run, sweep in results]
-    order = [m for m in (*CONTRASTIVE, *TRANSFORMING, *BASELINES) if any(m in s for s in scores)]
-    out: dict[str, list] = {i18n.text("lessons.runs_out.method_column", lang): [label(m, lang) for m in order],
-                            i18n.text("lessons.runs_out.family_column", lang): [family(m, lang) for m in order]}
-    for (run, _), s in zip(results, scores, strict=True):
-        out[title(run, lang)] = [round(s[m], 3) if m in s else None for m in order]
-    return out
-
-
-def verdict(results: Sequence[tuple[DataRun, Sweep | None]], strength: float, lang: str = "en") -> list[str]:
-    """The conclusion, one Markdown sentence or two per item, computed from the numbers (never fixed text),
-    in ``lang``."""
-
-    def say(key: str, **fields: Any) -> str:
-        return i18n.text(f"lessons.runs_out.verdict.{key}", lang, **fields)
-
-    def compare(a: float, b: float) -> str:
-        d = a - b
-        return say("ties_with" if abs(d) < TIE else "beats_word" if d > 0 else "trails")
-
-    lines, gaps = [], {"image": [], "tabular": []}
-    for run, sweep in results:
-        name = title(run, lang)
-        a = aurocs(run, sweep, strength)
-        knn = a["knn"]
-        con = {m: v for m, v in a.items() if m in CONTRASTIVE}
-        best = max(con, key=con.get)
-        gap = con[best] - knn
-        gaps[run.kind].append(gap)
-        numbers = dict(title=name, best=label(best, lang), score=con[best], knn=knn, gap=gap)
-        if gap < -TIE:
-            head = say("knn_wins", **numbers)
-        elif gap > TIE:
-            head = say("beats", **numbers)
-        else:
-            head = say("tie", **{k: v for k, v in numbers.items() if k != "gap"}, tie=TIE)
-        top = max(a, key=a.get)
-        head += say("top", best=label(top, lang), score=a[top])
-        if "goad" in a:
-            head += say("goad", compare=compare(a["goad"], knn), score=a["goad"])
-        low = [m for m, v in a.items() if v < CHANCE]
-        if low:
-            head += say("below_chance", methods=", ".join(say("method_score", method=label(m, lang), score=a[m])
-                                                          for m in low))
-        lines.append(head)
-        if sweep is not None and len(sweep.strengths) > 1:
-            lines.append(_sweep_sentence(name, sweep, knn, say))
-    if gaps["image"] and gaps["tabular"]:
-        img, tab = float(np.mean(gaps["image"])), float(np.mean(gaps["tabular"]))
-
-        def word(g: float) -> str:
-            return say("leads_by", gap=g) if g > 0 else say("trails_by", gap=-g)
-
-        text = say("kinds", images=word(img), tables=word(tab))
-        text += say("conclusion") if tab < img - 0.05 else say("not_harder")
-        lines.append(text)
-    return lines
-
-
-def _sweep_sentence(name: str, sweep: Sweep, knn: float, say: Any) -> str:
-    a = np.asarray(sweep.auroc)
-    best = int(np.argmax(a))
-    text = say("sweep", title=name, first=a[0], first_strength=sweep.strengths[0], last=a[-1],
-               last_strength=sweep.strengths[-1], best=a[best], best_strength=sweep.strengths[best],
-               untrained=sweep.untrained)
-    reach = [s for s, v in zip(sweep.strengths, a, strict=True) if v >= knn - TIE]
-    if not reach:
-        text += say("no_reach", knn=knn)
-    else:
-        text += say("reach", tie=TIE, knn=knn, strengths=", ".join(f"{s:g}" for s in reach))
-    if (a < sweep.untrained - TIE).all():
-        text += say("all_below")
-    return text
-
-
-# ----------------------------------------------------------------------------- the papers' numbers
-_PAPER_PARTS = ("droc", "csi", "goad_images", "goad_tables", "mean10")  # lessons.runs_out.paper.<part>
-
-
-def paper_line(number: Any, lang: str = "en") -> str:
-    """One of the papers' numbers (an :class:`adlab.papers.PaperNumber`) as a line for people, in ``lang``:
-    in English its own :meth:`~adlab.papers.PaperNumber.describe`, in another language the same parts from
-    the catalogue (which source, the variant, metric and value, "unverified", the one-class note). A source
-    or note the catalogue does not know stays as the paper module gives it."""
-    if lang == "en":
-        return number.describe()
-
-    def say(key: str, **fields: Any) -> str:
-        return i18n.text(f"lessons.runs_out.paper.{key}", lang, **fields)
-
-    def part(english: str) -> str:
-        return next((say(key) for key in _PAPER_PARTS if i18n.text(f"lessons.runs_out.paper.{key}", "en") == english),
-                    english)
-
-    what = say("value", metric=number.metric, value=number.value)
-    if number.variant:
-        what = say("variant", variant=number.variant, what=what)
-    text = say("line", source=part(number.source), what=what)
-    if number.unverified:
-        text += say("unverified")
-    if number.note:
-        text += say("note", note=part(number.note))
-    return text
