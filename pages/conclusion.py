@@ -47,6 +47,7 @@ def reason(error: object) -> str:
 
 st.title(t("lessons.runs_out.title"))
 st.markdown(t("lessons.runs_out.intro"))
+st.markdown(t("lessons.runs_out.csi_wording"))
 with st.expander(t("lessons.runs_out.methods_title"), expanded=False):
     st.markdown(
         t("lessons.runs_out.methods") + "\n"

@@ -252,9 +252,11 @@ def test_home_and_the_lecture_page_count_the_steps_right():
         " ".join(m.value for m in lecture.markdown)
 
 
-def test_home_flags_the_slides_csi_wording():
-    """The slide counts other normal samples as positives; CSI (and the CSI page) makes them negatives."""
-    text = " ".join(m.value for m in _app().markdown)
+def test_the_conclusion_flags_the_slides_csi_wording():
+    """The slide counts other normal samples as positives; CSI (and the CSI page) makes them negatives (the
+    lesson to take home moved from Home to the conclusion, the path's last step)."""
+    at = AppTest.from_file(str(ROOT / "pages" / "conclusion.py"), default_timeout=60).run()
+    text = " ".join(m.value for m in at.markdown)
     assert "CSI itself" in text and "normal ones included" in text
 
 
