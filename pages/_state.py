@@ -192,7 +192,8 @@ def keep(key: str) -> Callable[[], None]:
 
 
 def set_kept(key: str, value: Any) -> None:
-    """Change a kept app-wide setting from code (a button's callback)."""
+    """Change a kept app-wide setting from code: in a widget's callback (``on_click``), which runs before the
+    setting's own widget is drawn (after it, Streamlit refuses the change)."""
     st.session_state[_shadow(key)] = value
     st.session_state[key] = value
 

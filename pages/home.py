@@ -26,8 +26,7 @@ st.markdown(t("lecture.home.path", n=len(lecture.STEPS)))
 lead, start = st.columns([3, 2], vertical_alignment="center")
 lead.page_link("pages/lecture.py", label=t("lecture.home.lecture"), icon=":material/co_present:")
 if not state.presenting() and start.button(t("lecture.home.start"), key="home_btn_start", icon=":material/slideshow:",
-                                           type="primary"):
-    state.set_kept("present", True)
+                                           type="primary", on_click=state.set_kept, args=("present", True)):
     st.switch_page(f"pages/{lecture.STEPS[0].page}", query_params=lecture.query(lecture.STEPS[0]))
 
 st.subheader(t("lecture.home.map"))

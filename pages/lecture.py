@@ -38,8 +38,7 @@ def base_url() -> str:
 st.title(t("lecture.page.title"))
 st.markdown(t("lecture.page.intro", n=len(lecture.STEPS), minutes=lecture.MINUTES))
 if st.button(t("lecture.page.start"), key="lecture_btn_start", icon=":material/slideshow:", type="primary",
-             help=t("lecture.page.start_help")):
-    state.set_kept("present", True)
+             help=t("lecture.page.start_help"), on_click=state.set_kept, args=("present", True)):
     st.switch_page(f"pages/{lecture.STEPS[0].page}", query_params=lecture.query(lecture.STEPS[0]))
 
 st.subheader(t("lecture.page.links_title"))

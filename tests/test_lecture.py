@@ -149,3 +149,20 @@ def test_the_lecture_page_lists_a_link_per_step_in_the_chosen_language():
     assert len(at.code) == len(_steps.STEPS)
     at.segmented_control(key="lecture_links").set_value("en").run()
     assert all("lang=en" in link for link in at.dataframe[0].value[i18n.text("lecture.page.link", "ko")])
+
+
+@pytest.mark.parametrize(("page", "button"), [("pages/lecture.py", "lecture_btn_start"), ("", "home_btn_start")])
+def test_start_the_lecture_opens_step_one_in_presenter_mode(page, button):
+    """Was: the button changed presenter mode after the sidebar's toggle was drawn (an exception)."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["lang"] = "ko"
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    at.button(key=button).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["present"] is True
+    assert at.query_params["present"] == "true"
+    if not page:  # (AppTest does not follow a switch_page from another page; the browser test does)
+        bar = " ".join(m.value for m in at.markdown)
+        assert i18n.text("presenter.step", "ko", k=1, n=len(_steps.STEPS)) in bar
