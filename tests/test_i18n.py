@@ -261,3 +261,15 @@ def test_a_data_error_raised_in_a_worker_is_said_in_the_sessions_language():
     assert i18n.message(failed, "en") == str(err)
     plain = pickle.loads(pickle.dumps(JobFailed.of(ValueError("lr must be > 0"), "lr must be > 0")))
     assert plain.text_key is None and i18n.message(plain, "ko") == "lr must be > 0"
+
+
+def test_korean_markdown_emphasis_closes_before_a_hangul_particle():
+    """CommonMark does not close ``**`` or ``*`` after punctuation when a letter follows at once, so
+    ``**cpu (1 thread)**에서`` showed its asterisks. No Korean text may put a closing delimiter between
+    punctuation (or a field, which may end in punctuation) and Hangul."""
+    closing = re.compile(r"(?<=[^\s*])([)\]\.!?'\"”’:;,…%}`$°])(\*{1,2})(?=[\uac00-\ud7a3])")
+    safe_fields = re.compile(r"\{[a-z_]+:[^}]*[df]\}\*{1,2}[\uac00-\ud7a3]")  # a formatted number ends in a digit
+    bad = [key for key, value in i18n.catalogue("ko").items()
+           for m in closing.finditer(value)
+           if not safe_fields.match(value, value.rfind("{", 0, m.end()) if m.group(1) == "}" else m.start())]
+    assert bad == []
