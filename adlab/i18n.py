@@ -197,8 +197,8 @@ def check_catalogues(directory: Path = DIRECTORY) -> list[str]:
     return problems
 
 
-def message(err: BaseException, lang: str, /) -> str:
-    """What the app says about an error the user can fix, in ``lang``.
+def message(err: object, lang: str, /) -> str:
+    """What the app says about an error the user can fix, or any text built from the catalogue, in ``lang``.
 
     An error that carries ``text_key`` (a catalogue key) and ``text_fields`` (a mapping of its fields), as
     :class:`adlab.data.DataError` does, is said from the catalogue (English when the key lacks ``lang``, as

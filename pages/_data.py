@@ -12,7 +12,6 @@ import streamlit as st
 from adlab import i18n
 from adlab.data import DataError, Dataset, Split, load_digits, make_toy, one_class_split
 from adlab.data import split as splits
-from adlab.data.types import in_language
 
 try:
     from pages import _i18n as i18n_ui
@@ -124,7 +123,7 @@ def pick_dataset(page: str, kinds: Sequence[str] = KINDS, *,
     try:
         ds = load_dataset(name)
     except DataError as err:
-        st.warning(in_language(err, lang))
+        st.warning(i18n.message(err, lang))
         if on_unlabelled is not None and upload.y is None:
             on_unlabelled(upload)
         st.stop()
@@ -142,7 +141,7 @@ def preview(upload: Any) -> None:
         if counts:
             st.markdown(t("data.classes", counts=", ".join(f"{k} ({v})" for k, v in counts.items())))
         for note in upload.notes:
-            st.markdown(f"- {in_language(note, lang)}")
+            st.markdown(f"- {i18n.message(note, lang)}")
         if upload.kind == "tabular":
             st.dataframe(upload.preview_rows(8, lang=lang), hide_index=True, key="upload_preview_rows")
         else:

@@ -18,7 +18,6 @@ import streamlit as st
 
 from adlab import export, i18n, papers, registry, viz
 from adlab.data import DataError, Split
-from adlab.data.types import in_language
 from adlab.experiment import DetectorRun, MethodSpec, methods
 from adlab.experiment import label as registry_label
 from adlab.train import NonFiniteLoss
@@ -90,7 +89,7 @@ def failure(err: BaseException) -> str:
     """What the page says about a failure in :data:`FAILURES`, in the session's language (an error that
     carries a catalogue key, as :class:`DataError` and :class:`PageError` do, with its fields said in that
     language too; any other by its own English text)."""
-    return in_language(err, i18n_ui.lang())
+    return i18n.message(err, i18n_ui.lang())
 
 
 def method_label(method: str, lang: str | None = None) -> str:

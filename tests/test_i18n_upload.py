@@ -30,7 +30,7 @@ from adlab.data import (
     one_class_split,
 )
 from adlab.data.split import GOAD_SPLITS, goad_split_note
-from adlab.data.types import Text, in_language
+from adlab.data.types import Text
 from tests.test_upload import (
     BAD,
     LIMIT_CASES,
@@ -81,9 +81,9 @@ def test_every_refusal_is_said_from_both_catalogues_and_its_english_is_unchanged
     english, korean = i18n.catalogue("en"), i18n.catalogue("ko")
     for key in _keys(err):
         assert key in english and key in korean, key
-    assert in_language(err, "en") == str(err)
+    assert i18n.message(err, "en") == str(err)
     assert i18n.message(err, "en") == str(err), "English in the app is what the CLI prints"
-    said = in_language(err, "ko")
+    said = i18n.message(err, "ko")
     assert i18n_probe.HANGUL.search(said), said
     if not _has_library_detail(err):
         assert not i18n_probe.is_english(said), said
@@ -95,7 +95,7 @@ def test_i18n_message_says_the_pieces_of_a_message_in_the_same_language():
     err = _refusal("bad: png as csv")  # "{name}: looks like {desc}, not {what}; {advice}"
     assert {"desc", "what", "advice"} <= set(err.text_fields)
     said = i18n.message(err, "ko")
-    assert said == in_language(err, "ko")
+    assert said == i18n.message(err, "ko")
     assert "PNG 이미지" in said and "CSV 텍스트" in said and "looks like" not in said and "a PNG image" not in said
 
 
@@ -106,7 +106,7 @@ def test_a_plain_data_error_still_works_and_a_keyed_one_pickles():
     keyed = _refusal("bad: text in numeric column")
     back = pickle.loads(pickle.dumps(keyed))
     assert str(back) == str(keyed) and back.text_key == keyed.text_key
-    assert in_language(back, "ko") == in_language(keyed, "ko")
+    assert i18n.message(back, "ko") == i18n.message(keyed, "ko")
 
 
 def test_every_key_the_code_names_is_in_both_catalogues():
@@ -128,7 +128,7 @@ def test_the_notes_and_the_description_of_good_files_are_said_in_korean():
         assert i18n_probe.HANGUL.search(korean) and korean != up.describe(), korean
         for note in up.notes:
             assert isinstance(note, Text), note
-            said = in_language(note, "ko")
+            said = i18n.message(note, "ko")
             assert i18n_probe.HANGUL.search(said), said
             assert not i18n_probe.is_english(said.replace("colour", "")), said  # a column's own name is data
     table = uploads[0]
@@ -138,7 +138,7 @@ def test_the_notes_and_the_description_of_good_files_are_said_in_korean():
     assert {c for c, _ in unlabelled.thumbnails(1, lang="ko")} == {"레이블 없음"}
     with pytest.raises(DataError) as info:
         unlabelled.to_dataset()
-    assert i18n_probe.HANGUL.search(in_language(info.value, "ko"))
+    assert i18n_probe.HANGUL.search(i18n.message(info.value, "ko"))
 
 
 def test_the_split_errors_and_goads_protocol_note_are_said_in_korean():
@@ -177,8 +177,8 @@ def test_the_folder_loaders_errors_are_said_from_the_catalogues(tmp_path):
             call()
         err = info.value
         assert err.text_key and err.text_key.startswith("upload.folder.")
-        assert in_language(err, "en") == str(err)
-        said = in_language(err, "ko")
+        assert i18n.message(err, "en") == str(err)
+        said = i18n.message(err, "ko")
         assert i18n_probe.HANGUL.search(said) and not i18n_probe.is_english(said.replace(str(tmp_path), "")), said
 
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from adlab import i18n
 
-from .types import DataError, Dataset, Text, in_language
+from .types import DataError, Dataset, Text
 
 __all__ = ["GOAD_SPLITS", "Split", "goad_split", "goad_split_note", "goad_tabular_split", "one_class_split"]
 
@@ -194,7 +194,7 @@ GOAD_SPLITS: dict[str, str] = {split: i18n.text(f"upload.split.goad_{split}", "e
 def goad_split_note(split: str, lang: str = "en") -> str:
     """One line on GOAD's tabular protocol with ``split`` (a key of :data:`GOAD_SPLITS`), for a run card, in ``lang``."""
     _check_goad_split(split)
-    return in_language(Text("upload.split.goad_note", split=split, how=Text(f"upload.split.goad_{split}")), lang)
+    return i18n.message(Text("upload.split.goad_note", split=split, how=Text(f"upload.split.goad_{split}")), lang)
 
 
 def _check_goad_split(split: str) -> None:

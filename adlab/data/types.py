@@ -18,7 +18,7 @@ errors only a developer sees.
 
 :class:`Text` serves any other sentence adlab builds for the app (an upload's notes, its one-line
 description): it *is* the English ``str``, and knows its key and fields for the other languages
-(:func:`in_language`).
+(:func:`adlab.i18n.message` says either in a language).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import numpy as np
 
 from adlab import i18n
 
-__all__ = ["DataError", "Dataset", "KINDS", "Text", "in_language"]
+__all__ = ["DataError", "Dataset", "KINDS", "Text"]
 
 KINDS = ("tabular", "image")
 #: class names (any case) that a user's file gives its normal rows, in order of preference
@@ -44,8 +44,7 @@ class Text(str):
 
     ``Text("upload.error.empty", name="d.csv")`` equals the English template of ``upload.error.empty``
     with its fields filled, so printing, joining, ``in`` and ``==`` all see the English text;
-    ``text_key`` and ``text_fields`` (read-only) are what :func:`adlab.i18n.message` and
-    :func:`in_language` read. A field that is itself a ``Text`` is said in the same language as the
+    ``text_key`` and ``text_fields`` (read-only) are what :func:`adlab.i18n.message` reads. A field that is itself a ``Text`` is said in the same language as the
     text around it. ``KeyError`` for a key the English catalogue lacks (a typo: every test finds it).
     Pickles as its key and fields (a worker process rebuilds it from its own catalogue).
     """
@@ -65,19 +64,6 @@ class Text(str):
 
 def _rebuild_text(key: str, fields: dict[str, Any]) -> Text:
     return Text(key, **fields)
-
-
-def in_language(text: object, lang: str) -> str:
-    """``text`` said in ``lang``: a :class:`Text` (or anything with ``text_key`` and ``text_fields``, such
-    as a :class:`DataError`) from the catalogue, its :class:`Text` fields said in ``lang`` too (a text
-    missing from ``lang`` in English, as :func:`adlab.i18n.text_or_english`); anything else as ``str``."""
-    key = getattr(text, "text_key", None)
-    if not isinstance(key, str):
-        return str(text)
-    fields = dict(getattr(text, "text_fields", None) or {})
-    said = {name: in_language(value, lang) if isinstance(getattr(value, "text_key", None), str) else value
-            for name, value in fields.items()}
-    return i18n.text_or_english(key, lang, **said)
 
 
 class DataError(ValueError):

@@ -15,7 +15,9 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from .types import DataError, Dataset, Text, in_language
+from adlab import i18n
+
+from .types import DataError, Dataset, Text
 
 __all__ = [
     "LIMITS",
@@ -138,9 +140,9 @@ class Upload:
         rows = self.X[:n]
         out: dict[str, list] = {f: [float(v) for v in rows[:, j]] for j, f in enumerate(self.feature_names)}
         if self.y is not None:
-            key = in_language(Text("upload.preview.label"), lang)
+            key = i18n.message(Text("upload.preview.label"), lang)
             if key in out:
-                key = in_language(Text("upload.preview.label_y"), lang)
+                key = i18n.message(Text("upload.preview.label_y"), lang)
             out[key] = [self.class_names[i] for i in self.y[:n]]
         return out
 
@@ -154,7 +156,7 @@ class Upload:
         if self.kind != "image":
             return []
         if self.y is None:
-            groups = [(in_language(Text("upload.preview.unlabelled"), lang), np.arange(min(per_class, len(self))))]
+            groups = [(i18n.message(Text("upload.preview.unlabelled"), lang), np.arange(min(per_class, len(self))))]
         else:
             groups = [(c, np.flatnonzero(self.y == i)[:per_class]) for i, c in enumerate(self.class_names)]
         out = []
@@ -187,7 +189,7 @@ class Upload:
             shown = ", ".join(f"{k} {v}" for k, v in counts[:10])
             more = Text("upload.describe.more", k=len(counts) - 10) if len(counts) > 10 else ""
             text = Text("upload.describe.labels", what=what, source=source, counts=shown, more=more)
-        return text if lang == "en" else in_language(text, lang)
+        return text if lang == "en" else i18n.message(text, lang)
 
 
 def megabytes(n: int) -> str:
