@@ -91,3 +91,10 @@ def translator() -> Callable[..., str]:
         return i18n.text_or_english(key, code, **fmt)
 
     return fixed
+
+
+def option_labels(prefix: str) -> Callable[[Any], str]:
+    """A widget's ``format_func`` that shows option ``v`` as the text ``f"{prefix}.{v}"`` in this run's
+    language (bound now, as :func:`translator` is)."""
+    say = translator()
+    return lambda value: say(f"{prefix}.{value}")

@@ -68,14 +68,6 @@ def share_label(share: float, lang: str | None = None) -> str:
     return i18n.text_or_english("detectors.form.share_at_most", lang, share=share)
 
 
-def option_labels(prefix: str) -> Callable[[Any], str]:
-    """A widget's ``format_func`` that shows option ``v`` as the text ``f"{prefix}.{v}"`` in this run's
-    language. The language is bound now: AppTest calls ``format_func`` outside the script run too, where
-    the session (and so its language) cannot be read."""
-    lang = i18n_ui.lang()
-    return lambda value: i18n.text_or_english(f"{prefix}.{value}", lang)
-
-
 class PageError(ValueError):
     """A setting the user can fix, said from the catalogue (``text_key``) in the session's language
     (:func:`adlab.i18n.message`); its ``str`` is the English text."""
@@ -103,7 +95,8 @@ def method_label(method: str, lang: str | None = None) -> str:
 
 
 def method_labels() -> Callable[[str], str]:
-    """:func:`method_label` as a ``format_func``, in this run's language (bound now, see :func:`option_labels`)."""
+    """:func:`method_label` as a ``format_func``, in this run's language (bound now, as
+    :func:`pages._i18n.option_labels` is)."""
     lang = i18n_ui.lang()
     return lambda method: method_label(method, lang)
 
@@ -183,11 +176,11 @@ def detector_form(
             protocol, goad_split = "one-class", "official"
             if ds.kind == "tabular":
                 protocol = st.radio(t("detectors.form.split"), PROTOCOLS, key=f"{page}_protocol", horizontal=True,
-                                    format_func=option_labels("detectors.form.protocol"),
+                                    format_func=i18n_ui.option_labels("detectors.form.protocol"),
                                     help=t("detectors.form.split_help", max_test=ui.MAX_TEST,
                                            compare_max=COMPARE_MAX_TEST))
                 goad_split = st.radio(t("detectors.form.goad_split"), GOAD_SPLITS, key=f"{page}_goad_split",
-                                      format_func=option_labels("detectors.form.goad_split_option"),
+                                      format_func=i18n_ui.option_labels("detectors.form.goad_split_option"),
                                       horizontal=True, help=t("detectors.form.goad_split_help"))
             share = float(st.select_slider(
                 t("detectors.form.anomaly_share"), ANOMALY_SHARES, value=TEST_ANOMALY_SHARE,

@@ -55,12 +55,12 @@ def guard_word(guard: str) -> str:
 def knobs(kind: str) -> dict:
     c1, c2, c3, c4 = st.columns(4)
     guards = c1.radio(t("detectors.deep_svdd.guards"), ["on", "off", "both"], index=2, key=f"{PAGE}_guards",
-                      horizontal=True, format_func=m.option_labels("detectors.deep_svdd.guard"),
+                      horizontal=True, format_func=i18n_ui.option_labels("detectors.deep_svdd.guard"),
                       help=t("detectors.deep_svdd.guards_help"))
     batchnorm = c2.checkbox(t("detectors.deep_svdd.batchnorm"), value=False, key=f"{PAGE}_batchnorm",
                             help=t("detectors.deep_svdd.batchnorm_help"))
     objective = c3.radio(t("detectors.deep_svdd.objective"), ["one-class", "soft-boundary"], key=f"{PAGE}_objective",
-                         horizontal=True, format_func=m.option_labels("detectors.deep_svdd.objective_option"))
+                         horizontal=True, format_func=i18n_ui.option_labels("detectors.deep_svdd.objective_option"))
     nu = c4.slider(t("detectors.deep_svdd.nu"), 0.01, 0.5, 0.1, 0.01, key=f"{PAGE}_nu")
     rep_dim = st.select_slider(t("detectors.deep_svdd.rep_dim"), [2, 4, 8, 16, 32, 64], value=32,
                                key=f"{PAGE}_rep_dim")

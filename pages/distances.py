@@ -66,10 +66,10 @@ def axiom_text(axiom: str, part: str) -> str:
     return t(f"distances.axiom.{AXIOM_KEY[axiom]}.{part}")
 
 
-def option_label(group: str, run_lang: str = lang) -> Callable[[str], str]:
-    """A format function: an option's value ``v`` as the text ``distances.<group>.<v>``, in the language of
-    this run (bound here: AppTest formats the values again outside the run, where the session is unknown)."""
-    return lambda value: i18n.text_or_english(f"distances.{group}.{value}", run_lang)
+def option_label(group: str) -> Callable[[str], str]:
+    """A format function: an option's value ``v`` as the text ``distances.<group>.<v>``, in this run's
+    language (:func:`pages._i18n.option_labels`)."""
+    return i18n_ui.option_labels(f"distances.{group}")
 
 
 metric_label = option_label("metric")

@@ -57,9 +57,9 @@ def knobs(kind: str) -> dict:
     c1, c2, c3, c4 = st.columns(4)
     da = c1.checkbox(t("detectors.droc.da"), value=True, key=f"{PAGE}_da", help=t("detectors.droc.da_help"))
     scorer = c2.radio(t("detectors.droc.scorer"), SCORERS, index=SCORERS.index("gaussian"), key=f"{PAGE}_scorer",
-                      format_func=m.option_labels("detectors.droc.scorer_option"))
+                      format_func=i18n_ui.option_labels("detectors.droc.scorer_option"))
     features = c3.radio(t("detectors.droc.features"), FEATURE_SPACES, key=f"{PAGE}_features",
-                        format_func=m.option_labels("detectors.droc.feature_option"))
+                        format_func=i18n_ui.option_labels("detectors.droc.feature_option"))
     tau = c4.number_input(t("detectors.droc.tau"), 0.05, 2.0, 0.2, 0.05, key=f"{PAGE}_tau")
     return dict(distribution_augmentation=bool(da and kind == "image"), scorer=scorer, features=features,
                 temperature=float(tau))
@@ -93,10 +93,10 @@ st.caption(t("detectors.droc.switch_caption"))
 def switch_view() -> None:
     c1, c2 = st.columns(2)
     scorer = c1.radio(t("detectors.droc.scorer"), SCORERS, index=SCORERS.index(det.scorer), key=f"{PAGE}_view_scorer",
-                      horizontal=True, format_func=m.option_labels("detectors.droc.scorer_option"))
+                      horizontal=True, format_func=i18n_ui.option_labels("detectors.droc.scorer_option"))
     features = c2.radio(t("detectors.droc.features"), FEATURE_SPACES, index=FEATURE_SPACES.index(det.features),
                         key=f"{PAGE}_view_features", horizontal=True,
-                        format_func=m.option_labels("detectors.droc.feature_option"))
+                        format_func=i18n_ui.option_labels("detectors.droc.feature_option"))
     scores = det.score_features(stored["test_features"], scorer, features)
     metrics = evaluate(run.is_anomaly, scores)
     cols = st.columns(3)

@@ -42,7 +42,7 @@ def knobs(kind: str) -> dict:
     if kind == "image":
         params = dict(transforms=c1.radio(t("detectors.goad.transforms"), ["rotations", "geometric8"],
                                           key=f"{PAGE}_transforms", horizontal=True,
-                                          format_func=m.option_labels("detectors.goad.transforms_option"),
+                                          format_func=i18n_ui.option_labels("detectors.goad.transforms_option"),
                                           help=t("detectors.goad.transforms_help")))
     else:
         params = dict(
