@@ -29,7 +29,6 @@ from adlab import i18n
 from adlab.device import pick_device
 from adlab.jobs import JobCancelled, JobFailed, JobHandle, JobManager, JobSpec, JobStatus
 from adlab.jobs.local import LocalBackend
-from adlab.jobs.manager import WORKER_LOST
 
 try:
     from pages import _i18n as i18n_ui
@@ -195,14 +194,12 @@ def _t(key: str, /, **fields: Any) -> str:
     return i18n_ui.t(f"jobs.{key}", **fields)
 
 
-def error_text(err: BaseException, spec: JobSpec | None = None) -> str:
+def error_text(err: BaseException) -> str:
     """What the page says about an error in the session's language: a catalogue error's text
-    (:func:`adlab.i18n.message`), a lost worker's message (:data:`WORKER_LOST`) from ``jobs.worker_lost``,
-    any other error by its own text (adlab's English developer messages)."""
-    lang = i18n_ui.lang()
-    if spec is not None and isinstance(err, JobFailed) and str(err) == WORKER_LOST.format(label=spec.title):
-        return i18n.text_or_english("jobs.worker_lost", lang, label=spec.title)
-    return i18n.message(err, lang)
+    (:func:`adlab.i18n.message`; a lost worker's failure and a run past the time limit carry theirs,
+    ``jobs.worker_lost`` and ``jobs.time_limit``), any other error by its own text (adlab's English
+    developer messages)."""
+    return i18n.message(err, i18n_ui.lang())
 
 
 # ----------------------------------------------------------------------------- following the jobs
@@ -424,7 +421,7 @@ def _collect(batch: Batch, statuses: dict[str, JobStatus]) -> tuple[Done, bool]:
         try:
             results[name] = handle.result(timeout=60)
         except JobFailed as err:
-            errors[name] = error_text(err, batch.specs[name]) or statuses[name].message
+            errors[name] = error_text(err) or statuses[name].message
             retry = retry or err.retryable
         except JobCancelled:
             pass

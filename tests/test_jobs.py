@@ -282,6 +282,7 @@ def test_a_killed_worker_fails_its_job_retryably_and_the_next_job_runs(manager, 
     with pytest.raises(JobFailed, match="stopped unexpectedly") as err:
         handle.result(timeout=20)
     assert err.value.retryable is True and time.monotonic() - start < 10
+    assert err.value.text_key == "jobs.worker_lost", "the page says it in the session's language"
     after = manager.submit(sleepy_job(toy_split, epochs=1, tag=7), owner="k").result(timeout=120)
     assert after.run.detector.pid_ != pid
 
